@@ -1,0 +1,1 @@
+"""Reference adapters shipped with the package."""

@@ -1,0 +1,167 @@
+"""The PyTorch reference adapter: the model for writing your own.
+
+Each method is one or two lines of torch. To adapt another engine, copy this
+file, replace ``torch`` with your engine, and drop from ``capabilities`` what
+it does not have.
+"""
+
+from __future__ import annotations
+
+import operator
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from conformance.backend import Backend
+from conformance.capabilities import CAPABILITIES
+
+
+def _setitem(tensor: torch.Tensor, index: Any, value: Any) -> None:
+    tensor[index] = value
+
+
+class TorchBackend(Backend):
+    name = "torch"
+    capabilities = frozenset(CAPABILITIES)
+    conventions: ClassVar[Mapping[str, str]] = {
+        "subgradient": "torch",
+        "complex-gradient": "conjugate",
+    }
+
+    OPS: ClassVar[Mapping[str, Callable[..., Any]]] = {
+        "add": operator.add,
+        "sub": operator.sub,
+        "mul": operator.mul,
+        "div": operator.truediv,
+        "pow": operator.pow,
+        "matmul": operator.matmul,
+        "neg": operator.neg,
+        "lt": operator.lt,
+        "le": operator.le,
+        "gt": operator.gt,
+        "ge": operator.ge,
+        "eq": operator.eq,
+        "ne": operator.ne,
+        "getitem": operator.getitem,
+        "setitem": _setitem,
+        "exp": torch.exp,
+        "log": torch.log,
+        "sin": torch.sin,
+        "cos": torch.cos,
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "relu": torch.relu,
+        "abs": torch.abs,
+        "sqrt": torch.sqrt,
+        "sum": lambda x, dim, keepdim: torch.sum(x, dim=dim, keepdim=keepdim),
+        "mean": lambda x, dim, keepdim: torch.mean(x, dim=dim, keepdim=keepdim),
+        "cat": lambda tensors, dim: torch.cat(tensors, dim=dim),
+        "stack": lambda tensors, dim: torch.stack(tensors, dim=dim),
+        "reshape": torch.reshape,
+        "transpose": torch.transpose,
+        "T": lambda x: x.permute(*reversed(range(x.dim()))),
+        "ones_like": torch.ones_like,
+        "zeros_like": torch.zeros_like,
+        "full_like": torch.full_like,
+    }
+
+    def __init__(self, device: str = "cpu") -> None:
+        super().__init__(device)
+        self._device = torch.device(device)
+        torch.empty(0, device=self._device)  # fail now, not in every case, if the device is absent
+
+    @property
+    def version(self) -> str:
+        return str(torch.__version__)
+
+    def tensor(self, array: np.ndarray, requires_grad: bool) -> torch.Tensor:
+        return torch.from_numpy(np.array(array)).to(self._device).requires_grad_(requires_grad)
+
+    def to_numpy(self, tensor: torch.Tensor) -> np.ndarray:
+        return tensor.detach().cpu().resolve_conj().numpy()
+
+    def is_tensor(self, value: Any) -> bool:
+        return isinstance(value, torch.Tensor)
+
+    def grad(
+        self,
+        outputs: Sequence[torch.Tensor],
+        inputs: Sequence[torch.Tensor],
+        grad_outputs: Sequence[torch.Tensor | None] | None,
+        retain_graph: bool | None,
+        create_graph: bool,
+        allow_unused: bool,
+    ) -> tuple[torch.Tensor | None, ...]:
+        return torch.autograd.grad(
+            outputs,
+            inputs,
+            grad_outputs=grad_outputs,
+            retain_graph=retain_graph,
+            create_graph=create_graph,
+            allow_unused=allow_unused,
+        )
+
+    def backward(
+        self,
+        tensors: Sequence[torch.Tensor],
+        grad_tensors: Sequence[torch.Tensor | None] | None,
+        retain_graph: bool | None,
+        create_graph: bool,
+        inputs: Sequence[torch.Tensor] | None,
+    ) -> None:
+        with warnings.catch_warnings():
+            # backward(create_graph=True) warns of a reference cycle; that is torch's advice, not a result.
+            warnings.simplefilter("ignore", UserWarning)
+            torch.autograd.backward(
+                tensors,
+                grad_tensors,
+                retain_graph=retain_graph,
+                create_graph=create_graph,
+                inputs=inputs,
+            )
+
+    def get_grad(self, tensor: torch.Tensor) -> torch.Tensor | None:
+        with warnings.catch_warnings():
+            # Reading a non-leaf's .grad warns; the case checks the value (None) itself.
+            warnings.simplefilter("ignore", UserWarning)
+            return tensor.grad
+
+    def zero_grad(self, tensor: torch.Tensor) -> None:
+        if tensor.grad is None:
+            raise AttributeError("tensor.grad is None; there is nothing to zero")
+        tensor.grad.zero_()
+
+    def clear_grad(self, tensor: torch.Tensor) -> None:
+        tensor.grad = None
+
+    def detach(self, tensor: torch.Tensor) -> torch.Tensor:
+        return tensor.detach()
+
+    def requires_grad_(self, tensor: torch.Tensor, requires_grad: bool) -> torch.Tensor:
+        return tensor.requires_grad_(requires_grad)
+
+    def retain_grad(self, tensor: torch.Tensor) -> None:
+        tensor.retain_grad()
+
+    def grad_mode(self, mode: str) -> AbstractContextManager[None]:
+        modes: dict[str, Callable[[], AbstractContextManager[Any]]] = {
+            "no_grad": torch.no_grad,
+            "enable_grad": torch.enable_grad,
+        }
+        return modes[mode]()
+
+    def requires_grad(self, tensor: torch.Tensor) -> bool:
+        return bool(tensor.requires_grad)
+
+    def is_leaf(self, tensor: torch.Tensor) -> bool:
+        return bool(tensor.is_leaf)
+
+    def has_grad_fn(self, tensor: torch.Tensor) -> bool:
+        return tensor.grad_fn is not None
+
+    def grad_fn_name(self, tensor: torch.Tensor) -> str | None:
+        return None if tensor.grad_fn is None else type(tensor.grad_fn).__name__

@@ -1,0 +1,147 @@
+"""The contract between the runner and an autograd engine.
+
+An adapter is a subclass of :class:`Backend`. It converts between numpy and
+its own tensors, computes the operations of the step language (``OPS``), and
+exposes the engine's autograd: ``grad``, ``backward``, ``.grad`` and the
+tape's introspection. Anything the engine lacks raises
+:class:`~conformance.errors.NotSupportedError`, which skips the case with the
+reason; the ``capabilities`` set says up front what the engine has, so whole
+groups of cases are skipped without being run.
+
+The contract is versioned with the case schema; ``docs/writing-an-adapter.md``
+explains each method and which cases exercise it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+import numpy as np
+
+from conformance.capabilities import CAPABILITIES
+from conformance.errors import NotSupportedError
+
+Tensor = Any  # the engine's own tensor type
+
+
+class Backend(ABC):
+    """Base class of backend adapters; see docs/writing-an-adapter.md."""
+
+    #: Short name shown in headers and reports, e.g. "torch".
+    name: ClassVar[str] = "unnamed"
+    #: Capabilities from conformance.capabilities.CAPABILITIES the engine has.
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: Conventions the engine follows where several are legitimate, e.g.
+    #: {"subgradient": "torch"}; a case pinning another value is skipped.
+    conventions: ClassVar[Mapping[str, str]] = {}
+    #: The step language's operations: name -> callable(*args) in the
+    #: argument order of the vocabulary (docs/case-format.md).
+    OPS: ClassVar[Mapping[str, Callable[..., Any]]] = {}
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+
+    @property
+    def version(self) -> str:
+        """The engine's version, for report headers."""
+        return "unknown"
+
+    # Data ---------------------------------------------------------------
+    @abstractmethod
+    def tensor(self, array: np.ndarray, requires_grad: bool) -> Tensor:
+        """A new leaf tensor holding ``array`` (its dtype kept) on ``self.device``."""
+
+    @abstractmethod
+    def to_numpy(self, tensor: Tensor) -> np.ndarray:
+        """The values of a tensor, without touching its graph."""
+
+    @abstractmethod
+    def is_tensor(self, value: Any) -> bool:
+        """Whether a value is one of the engine's tensors."""
+
+    def op(self, name: str, *args: Any) -> Tensor:
+        """Compute one operation of the vocabulary; NotSupportedError if absent."""
+        function = self.OPS.get(name)
+        if function is None:
+            raise NotSupportedError(f"operation {name!r}")
+        return function(*args)
+
+    # Autograd -----------------------------------------------------------
+    @abstractmethod
+    def grad(
+        self,
+        outputs: Sequence[Tensor],
+        inputs: Sequence[Tensor],
+        grad_outputs: Sequence[Tensor | None] | None,
+        retain_graph: bool | None,
+        create_graph: bool,
+        allow_unused: bool,
+    ) -> tuple[Tensor | None, ...]:
+        """Sum of vector-Jacobian products of outputs w.r.t. each input; no accumulation."""
+
+    def backward(
+        self,
+        tensors: Sequence[Tensor],
+        grad_tensors: Sequence[Tensor | None] | None,
+        retain_graph: bool | None,
+        create_graph: bool,
+        inputs: Sequence[Tensor] | None,
+    ) -> None:
+        """Accumulate vector-Jacobian products into the leaves' ``.grad``."""
+        raise NotSupportedError("backward()")
+
+    def get_grad(self, tensor: Tensor) -> Tensor | None:
+        """``tensor.grad``: the accumulated gradient, or None."""
+        raise NotSupportedError(".grad")
+
+    def zero_grad(self, tensor: Tensor) -> None:
+        """``tensor.grad.zero_()``."""
+        raise NotSupportedError(".grad.zero_()")
+
+    def clear_grad(self, tensor: Tensor) -> None:
+        """``tensor.grad = None``."""
+        raise NotSupportedError(".grad = None")
+
+    def detach(self, tensor: Tensor) -> Tensor:
+        """The same values with no graph history."""
+        raise NotSupportedError("detach()")
+
+    def requires_grad_(self, tensor: Tensor, requires_grad: bool) -> Tensor:
+        """Set requires_grad on a leaf in place and return it."""
+        raise NotSupportedError("requires_grad_()")
+
+    def retain_grad(self, tensor: Tensor) -> None:
+        """Make a non-leaf keep its ``.grad`` after backward."""
+        raise NotSupportedError("retain_grad()")
+
+    def grad_mode(self, mode: str) -> AbstractContextManager[None]:
+        """A context for ``with no_grad():`` or ``with enable_grad():``."""
+        raise NotSupportedError(f"{mode}()")
+
+    # Introspection ------------------------------------------------------
+    def requires_grad(self, tensor: Tensor) -> bool:
+        raise NotSupportedError("requires_grad")
+
+    def is_leaf(self, tensor: Tensor) -> bool:
+        raise NotSupportedError("is_leaf")
+
+    def has_grad_fn(self, tensor: Tensor) -> bool:
+        """Whether the tensor carries graph history."""
+        raise NotSupportedError("grad_fn")
+
+    def grad_fn_name(self, tensor: Tensor) -> str | None:
+        """The engine's name for the node that made the tensor (strict mode only)."""
+        raise NotSupportedError("grad_fn name")
+
+
+def check_capabilities(backend: type[Backend]) -> None:
+    """Reject capabilities outside the closed vocabulary (a typo would skip silently)."""
+    unknown = set(backend.capabilities) - set(CAPABILITIES)
+    if unknown:
+        raise ValueError(
+            f"backend {backend.name!r} declares unknown capabilities {sorted(unknown)};"
+            f" known: {', '.join(CAPABILITIES)}"
+        )

@@ -1,0 +1,90 @@
+"""The closed vocabulary of capabilities, and what a case needs of them.
+
+An adapter declares the capabilities its engine has; a case's needs are
+inferred from its steps and expectations (and may be added by hand). A case
+that needs what a backend lacks is skipped with that reason, never passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from conformance.language import ir
+
+CAPABILITIES: dict[str, str] = {
+    "backward": "backward() and t.backward(): gradients accumulated into leaves",
+    "grad-accumulation": "reading, zeroing and clearing t.grad",
+    "grad-fn": "whether a tensor carries graph history (grad_fn) and is a leaf",
+    "higher-order": "create_graph=True: derivatives of derivatives",
+    "graph-freeing": "a graph's saved values are freed by a backward pass; a second pass raises",
+    "grad-mode": "no_grad() and enable_grad() blocks",
+    "detach": "detach(): the same values cut from the graph",
+    "in-place": "index assignment and in-place operations",
+    "retain-grad": "retain_grad(): a non-leaf keeps its .grad",
+    "requires-grad-flag": "requires_grad introspection and requires_grad_()",
+    "hooks": "register_hook(): functions applied to a tensor's gradient",
+    "float64": "double-precision tensors",
+}
+
+_BY_OP = {
+    "backward": "backward",
+    "get_grad": "grad-accumulation",
+    "zero_grad": "grad-accumulation",
+    "clear_grad": "grad-accumulation",
+    "detach": "detach",
+    "setitem": "in-place",
+    "retain_grad": "retain-grad",
+    "requires_grad_": "requires-grad-flag",
+    "register_hook": "hooks",
+}
+
+_BY_EXPECTATION = {
+    "grad": "grad-accumulation",
+    "grad_fn": "grad-fn",
+    "grad_fn_name": "grad-fn",
+    "is_leaf": "grad-fn",
+    "requires_grad": "requires-grad-flag",
+}
+
+
+def _uses_create_graph(program: ir.Program) -> bool:
+    def visit_expr(expr: ir.Expr) -> bool:
+        if isinstance(expr, ir.Call):
+            if expr.op == "grad" and expr.args[4] != ir.Const(False):
+                return True
+            if expr.op == "backward" and expr.args[3] != ir.Const(False):
+                return True
+            return any(visit_expr(arg) for arg in expr.args)
+        if isinstance(expr, (ir.TupleExpr, ir.ListExpr)):
+            return any(visit_expr(item) for item in expr.items)
+        return False
+
+    def visit(statements: tuple[ir.Stmt, ...]) -> bool:
+        for statement in statements:
+            if isinstance(statement, ir.GradMode):
+                if visit(statement.body):
+                    return True
+            elif visit_expr(statement.value):
+                return True
+        return False
+
+    return visit(program.statements)
+
+
+def _uses_grad_mode(statements: tuple[ir.Stmt, ...]) -> bool:
+    return any(isinstance(statement, ir.GradMode) for statement in statements)
+
+
+def infer_capabilities(
+    program: ir.Program, expectation_keys: Iterable[str], uses_float64: bool
+) -> frozenset[str]:
+    """The capabilities a case needs, read off its program and expectations."""
+    needed = {_BY_OP[op] for op in program.ops if op in _BY_OP}
+    needed.update(_BY_EXPECTATION[key] for key in expectation_keys if key in _BY_EXPECTATION)
+    if _uses_create_graph(program):
+        needed.add("higher-order")
+    if _uses_grad_mode(program.statements):
+        needed.add("grad-mode")
+    if uses_float64:
+        needed.add("float64")
+    return frozenset(needed)

@@ -1,0 +1,390 @@
+"""Compile step text to the IR, rejecting everything outside the vocabulary.
+
+Python's own parser reads the text (so the syntax is exactly Python's); this
+module then walks the tree and accepts only the handful of node types the
+language has. A rejection names the line and column within the steps and the
+construct, e.g. ``imports are not part of the step language``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+
+from conformance.language import ir
+from conformance.language.vocabulary import (
+    BACKWARD_METHOD_PARAMS,
+    BINARY_OPERATORS,
+    COMPARE_OPERATORS,
+    GRAD_MODES,
+    OPS,
+    REQUIRED,
+    Category,
+    OpSpec,
+    function_names,
+    method_names,
+)
+
+_FORBIDDEN_NODES: dict[type[ast.AST], str] = {
+    ast.Import: "imports",
+    ast.ImportFrom: "imports",
+    ast.Lambda: "lambdas",
+    ast.ListComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "generator expressions",
+    ast.FunctionDef: "function definitions",
+    ast.AsyncFunctionDef: "function definitions",
+    ast.ClassDef: "class definitions",
+    ast.For: "loops",
+    ast.While: "loops",
+    ast.If: "if statements",
+    ast.Try: "try statements",
+    ast.Delete: "del statements",
+    ast.Global: "global statements",
+    ast.Nonlocal: "nonlocal statements",
+    ast.Return: "return statements",
+    ast.Raise: "raise statements",
+    ast.Assert: "assert statements",
+    ast.AugAssign: "augmented assignments",
+    ast.AnnAssign: "annotated assignments",
+    ast.NamedExpr: "assignment expressions",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.JoinedStr: "f-strings",
+    ast.Dict: "dicts",
+    ast.Set: "sets",
+    ast.Starred: "starred expressions",
+    ast.BoolOp: "and/or",
+    ast.IfExp: "conditional expressions",
+}
+
+
+class StepSyntaxError(Exception):
+    """A step outside the language; line and column are 1-based within the steps."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        self.line = line
+        self.column = column
+        self.message = message
+        super().__init__(f"line {line}, column {column}: {message}")
+
+
+def _fail(node: ast.AST, message: str) -> StepSyntaxError:
+    return StepSyntaxError(getattr(node, "lineno", 0), getattr(node, "col_offset", -1) + 1, message)
+
+
+class _Compiler:
+    def __init__(self, source: str, inputs: Sequence[str]) -> None:
+        self._source = source
+        self._inputs = tuple(inputs)
+        self._defined: set[str] = set(inputs)
+        self._assigned: list[str] = []
+        self._ops: set[str] = set()
+        self._lambda_params: set[str] = set()
+
+    # Statements -----------------------------------------------------------
+    def program(self, module: ast.Module) -> ir.Program:
+        statements = tuple(self.statement(node) for node in module.body)
+        return ir.Program(statements, self._inputs, tuple(self._assigned), frozenset(self._ops))
+
+    def statement(self, node: ast.stmt) -> ir.Stmt:
+        text = ast.get_source_segment(self._source, node) or ""
+        line = node.lineno
+        if isinstance(node, ast.Assign):
+            return self.assignment(node, line, text)
+        if isinstance(node, ast.Expr):
+            if not isinstance(node.value, ast.Call):
+                raise _fail(node, "an expression statement must be a call, such as y.backward()")
+            return ir.Evaluate(self.expression(node.value), line, text)
+        if isinstance(node, ast.With):
+            return self.grad_mode(node, line, text)
+        raise self._forbidden(node)
+
+    def assignment(self, node: ast.Assign, line: int, text: str) -> ir.Stmt:
+        if len(node.targets) != 1:
+            raise _fail(node, "chained assignment (a = b = ...) is not part of the step language")
+        target = node.targets[0]
+        if isinstance(target, ast.Subscript):
+            receiver = self.expression(target.value)
+            index = self.index(target.slice)
+            value = self.expression(node.value)
+            return ir.Evaluate(self._op("setitem", (receiver, index, value)), line, text)
+        if isinstance(target, ast.Attribute):
+            if (
+                target.attr == "grad"
+                and isinstance(node.value, ast.Constant)
+                and node.value.value is None
+            ):
+                receiver = self.expression(target.value)
+                return ir.Evaluate(self._op("clear_grad", (receiver,)), line, text)
+            raise _fail(target, "the only attribute that can be assigned is .grad, and only None")
+        value = self.expression(node.value)
+        if isinstance(target, ast.Name):
+            names: tuple[str, ...] = (self.new_name(target),)
+            unpack = False
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            names = tuple(self.new_name(element) for element in target.elts)
+            unpack = True
+        else:
+            raise _fail(target, "an assignment target must be a name, a tuple of names or x[index]")
+        for name in names:
+            if name not in self._assigned:
+                self._assigned.append(name)
+        return ir.Assign(names, unpack, value, line, text)
+
+    def new_name(self, node: ast.expr) -> str:
+        if not isinstance(node, ast.Name):
+            raise _fail(node, "an unpacking target must contain only names")
+        self.check_identifier(node, node.id)
+        if node.id in OPS or node.id in GRAD_MODES:
+            raise _fail(node, f"{node.id!r} is a name of the vocabulary and cannot be assigned")
+        self._defined.add(node.id)
+        return node.id
+
+    def grad_mode(self, node: ast.With, line: int, text: str) -> ir.GradMode:
+        if len(node.items) != 1 or node.items[0].optional_vars is not None:
+            raise _fail(node, "a with statement takes one grad-mode call and no 'as'")
+        call = node.items[0].context_expr
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id in GRAD_MODES
+        ):
+            known = ", ".join(f"{name}()" for name in GRAD_MODES)
+            raise _fail(call, f"a with statement must use a grad mode: {known}")
+        if call.args or call.keywords:
+            raise _fail(call, f"{call.func.id}() takes no arguments")
+        body = tuple(self.statement(statement) for statement in node.body)
+        return ir.GradMode(call.func.id, None, body, line, text)
+
+    # Expressions ----------------------------------------------------------
+    def expression(self, node: ast.expr) -> ir.Expr:
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, (bool, int, float)) or node.value is None:
+                return ir.Const(node.value)
+            raise _fail(
+                node, f"{type(node.value).__name__} constants are not part of the step language"
+            )
+        if isinstance(node, ast.Name):
+            self.check_identifier(node, node.id)
+            if node.id not in self._defined and node.id not in self._lambda_params:
+                raise _fail(node, f"unknown name {node.id!r} (not an input, nor assigned above)")
+            return ir.Name(node.id)
+        if isinstance(node, ast.BinOp):
+            op = BINARY_OPERATORS.get(type(node.op).__name__)
+            if op is None:
+                raise _fail(
+                    node, f"the operator {type(node.op).__name__} is not part of the step language"
+                )
+            return self._op(op, (self.expression(node.left), self.expression(node.right)))
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub):
+                operand = self.expression(node.operand)
+                if isinstance(operand, ir.Const) and isinstance(operand.value, (int, float)):
+                    return ir.Const(-operand.value)
+                return self._op("neg", (operand,))
+            if isinstance(node.op, ast.UAdd):
+                return self.expression(node.operand)
+            raise _fail(
+                node, f"the operator {type(node.op).__name__} is not part of the step language"
+            )
+        if isinstance(node, ast.Compare):
+            if len(node.ops) != 1:
+                raise _fail(node, "chained comparisons are not part of the step language")
+            op = COMPARE_OPERATORS.get(type(node.ops[0]).__name__)
+            if op is None:
+                raise _fail(
+                    node,
+                    f"the comparison {type(node.ops[0]).__name__} is not part of the step language",
+                )
+            return self._op(op, (self.expression(node.left), self.expression(node.comparators[0])))
+        if isinstance(node, ast.Subscript):
+            return self._op("getitem", (self.expression(node.value), self.index(node.slice)))
+        if isinstance(node, ast.Tuple):
+            return ir.TupleExpr(tuple(self.expression(item) for item in node.elts))
+        if isinstance(node, ast.List):
+            return ir.ListExpr(tuple(self.expression(item) for item in node.elts))
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        raise self._forbidden(node)
+
+    def attribute(self, node: ast.Attribute) -> ir.Expr:
+        self.check_identifier(node, node.attr)
+        if node.attr == "T":
+            return self._op("T", (self.expression(node.value),))
+        if node.attr == "grad":
+            return self._op("get_grad", (self.expression(node.value),))
+        raise _fail(
+            node, f"the attribute .{node.attr} is not part of the step language (only .T and .grad)"
+        )
+
+    def index(self, node: ast.expr) -> ir.Expr:
+        if isinstance(node, ast.Tuple):
+            return ir.TupleExpr(tuple(self.index_item(item) for item in node.elts))
+        return ir.TupleExpr((self.index_item(node),))
+
+    def index_item(self, node: ast.expr) -> ir.Expr:
+        if isinstance(node, ast.Slice):
+            return ir.SliceExpr(
+                self.expression(node.lower) if node.lower else None,
+                self.expression(node.upper) if node.upper else None,
+                self.expression(node.step) if node.step else None,
+            )
+        if isinstance(node, ast.Constant) and node.value is Ellipsis:
+            return ir.Const(Ellipsis)
+        return self.expression(node)
+
+    def call(self, node: ast.Call) -> ir.Expr:
+        func = node.func
+        if isinstance(func, ast.Name):
+            self.check_identifier(func, func.id)
+            if func.id not in function_names():
+                raise _fail(
+                    func,
+                    f"unknown function {func.id!r} (see the vocabulary in docs/case-format.md)",
+                )
+            spec = OPS[func.id]
+            args = [self.expression(arg) for arg in node.args]
+            return self.bind(node, spec, args, self.keywords(node))
+        if isinstance(func, ast.Attribute):
+            self.check_identifier(func, func.attr)
+            if (
+                func.attr == "zero_"
+                and isinstance(func.value, ast.Attribute)
+                and func.value.attr == "grad"
+            ):
+                if node.args or node.keywords:
+                    raise _fail(node, "t.grad.zero_() takes no arguments")
+                return self._op("zero_grad", (self.expression(func.value.value),))
+            if func.attr not in method_names():
+                raise _fail(
+                    func,
+                    f"unknown method .{func.attr}() (see the vocabulary in docs/case-format.md)",
+                )
+            receiver = self.expression(func.value)
+            args = [self.expression(arg) for arg in node.args]
+            keywords = self.keywords(node)
+            if func.attr == "backward":
+                return self.backward_method(node, receiver, args, keywords)
+            return self.bind(node, OPS[func.attr], [receiver, *args], keywords)
+        raise _fail(node, "only functions of the vocabulary and methods of a tensor can be called")
+
+    def keywords(self, node: ast.Call) -> dict[str, ir.Expr]:
+        result: dict[str, ir.Expr] = {}
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise _fail(keyword, "**keyword unpacking is not part of the step language")
+            self.check_identifier(keyword, keyword.arg)
+            result[keyword.arg] = self.expression(keyword.value)
+        return result
+
+    def backward_method(
+        self, node: ast.Call, receiver: ir.Expr, args: list[ir.Expr], keywords: dict[str, ir.Expr]
+    ) -> ir.Expr:
+        if len(args) > len(BACKWARD_METHOD_PARAMS):
+            raise _fail(node, "t.backward() takes at most 4 arguments")
+        bound: dict[str, ir.Expr] = dict(zip(BACKWARD_METHOD_PARAMS, args))
+        for key, value in keywords.items():
+            if key not in BACKWARD_METHOD_PARAMS:
+                raise _fail(node, f"t.backward() has no argument {key!r}")
+            if key in bound:
+                raise _fail(node, f"t.backward() got {key!r} twice")
+            bound[key] = value
+        gradient = bound.get("gradient", ir.Const(None))
+        grad_tensors = gradient if _is_none(gradient) else ir.ListExpr((gradient,))
+        return self._op(
+            "backward",
+            (
+                ir.ListExpr((receiver,)),
+                grad_tensors,
+                bound.get("retain_graph", ir.Const(None)),
+                bound.get("create_graph", ir.Const(False)),
+                bound.get("inputs", ir.Const(None)),
+            ),
+        )
+
+    def bind(
+        self, node: ast.Call, spec: OpSpec, args: list[ir.Expr], keywords: dict[str, ir.Expr]
+    ) -> ir.Expr:
+        """Put arguments in signature order, so the backend sees one calling form."""
+        bound: dict[str, ir.Expr] = {}
+        params = spec.params
+        remaining = list(args)
+        for param in params:
+            if not remaining:
+                break
+            if param.variadic:
+                if len(remaining) == 1 and isinstance(remaining[0], (ir.TupleExpr, ir.ListExpr)):
+                    bound[param.name] = ir.TupleExpr(remaining[0].items)
+                else:
+                    bound[param.name] = ir.TupleExpr(tuple(remaining))
+                remaining = []
+                break
+            bound[param.name] = remaining.pop(0)
+        if remaining:
+            raise _fail(node, f"{spec.name}() takes at most {len(params)} positional arguments")
+        names = {param.name for param in params}
+        for key, value in keywords.items():
+            if key not in names:
+                raise _fail(node, f"{spec.name}() has no argument {key!r}")
+            if key in bound:
+                raise _fail(node, f"{spec.name}() got {key!r} twice")
+            bound[key] = value
+        ordered: list[ir.Expr] = []
+        for param in params:
+            if param.name in bound:
+                ordered.append(bound[param.name])
+            elif param.default is REQUIRED:
+                raise _fail(node, f"{spec.name}() is missing the argument {param.name!r}")
+            else:
+                ordered.append(ir.Const(param.default))  # type: ignore[arg-type]
+        if spec.category is Category.CREATION:
+            _check_literal(node, ordered[0])
+        return self._op(spec.name, tuple(ordered))
+
+    def _op(self, name: str, args: tuple[ir.Expr, ...]) -> ir.Call:
+        self._ops.add(name)
+        return ir.Call(name, args)
+
+    # Checks ---------------------------------------------------------------
+    def check_identifier(self, node: ast.AST, name: str) -> None:
+        if name.startswith("_"):
+            raise _fail(
+                node, f"names starting with '_' ({name!r}) are not part of the step language"
+            )
+
+    def _forbidden(self, node: ast.AST) -> StepSyntaxError:
+        what = _FORBIDDEN_NODES.get(type(node), type(node).__name__)
+        return _fail(node, f"{what} are not part of the step language")
+
+
+def _is_none(expr: ir.Expr) -> bool:
+    return isinstance(expr, ir.Const) and expr.value is None
+
+
+def _check_literal(node: ast.AST, expr: ir.Expr) -> None:
+    if isinstance(expr, ir.Const) and isinstance(expr.value, (int, float, bool)):
+        return
+    if isinstance(expr, (ir.ListExpr, ir.TupleExpr)):
+        for item in expr.items:
+            _check_literal(node, item)
+        return
+    raise _fail(node, "tensor() takes a literal number or a nested list of numbers")
+
+
+def compile_steps(source: str, inputs: Sequence[str]) -> ir.Program:
+    """Compile the text of a case's ``steps``; raises StepSyntaxError."""
+    try:
+        module = ast.parse(source, mode="exec")
+    except SyntaxError as exc:
+        raise StepSyntaxError(
+            exc.lineno or 0, exc.offset or 0, f"Python syntax: {exc.msg}"
+        ) from None
+    for node in ast.walk(module):
+        if type(node) in _FORBIDDEN_NODES:
+            raise _fail(node, f"{_FORBIDDEN_NODES[type(node)]} are not part of the step language")
+    return _Compiler(source, inputs).program(module)

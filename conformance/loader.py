@@ -1,0 +1,344 @@
+"""Load case files: safe YAML, the JSON Schema, then the step language.
+
+Every problem is a CaseFileError that starts with ``file:line`` and names the
+case id and key, so an author sees at once where to look. All schema
+violations of a file are reported together.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from conformance.arrays import ValueSpecError, build_array
+from conformance.capabilities import infer_capabilities
+from conformance.errors import CaseFileError, Location
+from conformance.language import StepSyntaxError, compile_steps
+from conformance.model import (
+    EXPECT_NONE,
+    Case,
+    CaseFile,
+    ExpectedError,
+    Expectation,
+    InputSpec,
+    Tolerance,
+)
+from conformance.yamlsource import LocatedDict, LocatedList, LocatedStr, load_yaml
+
+CASE_FILE_SUFFIXES = (".yaml", ".yml")
+
+
+@cache
+def case_schema() -> dict[str, Any]:
+    """The JSON Schema of case files, as shipped in the package."""
+    text = resources.files("conformance").joinpath("schema/case.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(case_schema())
+
+
+def _line_of(document: Any, path: Sequence[Any]) -> int:
+    """The line of the value at ``path``, or of the nearest enclosing node."""
+    node = document
+    line = getattr(document, "line", 1)
+    for key in path:
+        if isinstance(node, LocatedDict) and key in node:
+            line = node.key_lines.get(key, line)
+            node = node[key]
+        elif isinstance(node, LocatedList) and isinstance(key, int) and key < len(node):
+            line = node.item_lines[key]
+            node = node[key]
+        else:
+            break
+    return line
+
+
+def _case_id_at(document: Any, path: Sequence[Any]) -> str | None:
+    if len(path) >= 2 and path[0] == "cases" and isinstance(path[1], int):
+        cases = document.get("cases") if isinstance(document, dict) else None
+        if isinstance(cases, list) and path[1] < len(cases) and isinstance(cases[path[1]], dict):
+            case_id = cases[path[1]].get("id")
+            return str(case_id) if case_id is not None else f"#{path[1] + 1}"
+    return None
+
+
+def _describe(error: ValidationError, document: Any, display: str) -> tuple[int, str]:
+    path = list(error.absolute_path)
+    line = _line_of(document, path)
+    key = (
+        ".".join(str(part) for part in path[2:] if not isinstance(part, int))
+        if path[:1] == ["cases"]
+        else ""
+    )
+    if not key:
+        key = ".".join(str(part) for part in path) or "(file)"
+    message = error.message
+    if error.validator == "additionalProperties" and isinstance(error.instance, LocatedDict):
+        allowed = set(error.schema.get("properties", {}))
+        if not error.schema.get("patternProperties"):
+            unknown = [name for name in error.instance if name not in allowed]
+            if unknown:
+                line = error.instance.key_lines.get(unknown[0], line)
+                key = f"{key}.{unknown[0]}" if key != "(file)" else unknown[0]
+                message = f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
+    elif error.context:
+        deepest = best_match(error.context)
+        message = f"{message}; {deepest.message}"
+    if len(message) > 300:
+        message = message[:297] + "..."
+    case_id = _case_id_at(document, path)
+    who = f"case {case_id!r}: " if case_id else ""
+    return line, f"{display}:{line}: {who}key {key}: {message}"
+
+
+def _schema_errors(document: Any, display: str) -> None:
+    errors = sorted(
+        _validator().iter_errors(document), key=lambda e: _line_of(document, list(e.absolute_path))
+    )
+    if not errors:
+        return
+    described = [_describe(error, document, display) for error in errors]
+    first_line = described[0][0]
+    lines = "\n".join(text for _, text in described)
+    summary = f"{len(errors)} schema violation{'s' if len(errors) != 1 else ''}"
+    raise CaseFileError(Location(display, first_line), f"{summary}:\n{lines}")
+
+
+def _steps_position(steps: Any, raw_lines: list[str]) -> tuple[int, int]:
+    """YAML line and column of the first character of the steps text."""
+    line = getattr(steps, "line", 1)
+    style = getattr(steps, "style", None)
+    if style in ("|", ">"):
+        first = line + 1
+        while first <= len(raw_lines) and not raw_lines[first - 1].strip():
+            first += 1
+        text = raw_lines[first - 1] if first <= len(raw_lines) else ""
+        return first, len(text) - len(text.lstrip()) + 1
+    text = raw_lines[line - 1] if line <= len(raw_lines) else ""
+    return line, max(text.find(str(steps).splitlines()[0][:20]) + 1, 1)
+
+
+def _tolerance(raw: Any) -> Tolerance:
+    if not isinstance(raw, dict):
+        return Tolerance()
+    return Tolerance(rtol=raw.get("rtol"), atol=raw.get("atol"))
+
+
+def _check_value(value: Any, where: Location, case_id: str, key: str) -> None:
+    if value is None:
+        return
+    try:
+        build_array(value, "float64")
+    except (ValueSpecError, ValueError, TypeError) as exc:
+        raise CaseFileError(where, f"key {key}: {exc}", case_id) from None
+
+
+def _build_case(raw: LocatedDict, topic: str, display: str, raw_lines: list[str]) -> Case:
+    case_id = str(raw["id"])
+    line = raw.key_lines.get("id", raw.line)
+
+    def at(mapping: LocatedDict, key: str) -> Location:
+        return Location(display, mapping.key_lines.get(key, mapping.line))
+
+    dtype = raw.get("dtype")
+    inputs: list[InputSpec] = []
+    raw_inputs = raw.get("inputs") or LocatedDict()
+    for name, spec in raw_inputs.items():
+        input_line = raw_inputs.key_lines.get(name, raw.line)
+        _check_value(spec["value"], Location(display, input_line), case_id, f"inputs.{name}.value")
+        inputs.append(
+            InputSpec(
+                name,
+                spec["value"],
+                bool(spec.get("requires_grad", False)),
+                spec.get("dtype"),
+                input_line,
+            )
+        )
+
+    steps = raw["steps"]
+    steps_line, steps_column = _steps_position(steps, raw_lines)
+    try:
+        program = compile_steps(str(steps), [spec.name for spec in inputs])
+    except StepSyntaxError as exc:
+        where = Location(
+            display, steps_line + max(exc.line, 1) - 1, steps_column + max(exc.column, 1) - 1
+        )
+        raise CaseFileError(where, f"steps: {exc.message}", case_id) from None
+
+    raises = None
+    if "raises" in raw:
+        spec = raw["raises"]
+        if spec["line"] not in program.statement_lines():
+            raise CaseFileError(
+                at(raw, "raises"),
+                f"key raises.line: no statement starts at line {spec['line']} of steps",
+                case_id,
+            )
+        raises = ExpectedError(
+            spec["line"], spec.get("type"), spec.get("match"), raw.key_lines["raises"]
+        )
+        if raises.match is not None:
+            try:
+                re.compile(raises.match)
+            except re.error as exc:
+                raise CaseFileError(
+                    at(raw, "raises"), f"key raises.match: {exc}", case_id
+                ) from None
+
+    defined_before = _defined_before(program, raises.line if raises else None)
+    expectations: list[Expectation] = []
+    raw_expect: LocatedDict = raw["expect"]
+    for name, spec in raw_expect.items():
+        where = Location(display, raw_expect.key_lines[name])
+        if name not in defined_before:
+            if raises and name in program.assigned:
+                problem = f"expect.{name}: {name!r} is assigned only at or after the expected error (line {raises.line})"
+            else:
+                problem = f"expect.{name}: {name!r} is neither an input nor assigned in steps"
+            raise CaseFileError(where, problem, case_id)
+        for key in ("value", "grad"):
+            _check_value(spec.get(key), where, case_id, f"expect.{name}.{key}")
+        if "dtype" in spec and dtype is None:
+            raise CaseFileError(
+                where,
+                f"key expect.{name}.dtype: a case that checks a dtype must pin its own (case key dtype)",
+                case_id,
+            )
+        expectations.append(
+            Expectation(
+                variable=name,
+                line=where.line,
+                value=EXPECT_NONE
+                if "value" in spec and spec["value"] is None
+                else spec.get("value"),
+                shape=tuple(spec["shape"]) if "shape" in spec else None,
+                dtype=spec.get("dtype"),
+                grad_fn=spec.get("grad_fn"),
+                grad_fn_name=EXPECT_NONE
+                if "grad_fn_name" in spec and spec["grad_fn_name"] is None
+                else spec.get("grad_fn_name"),
+                requires_grad=spec.get("requires_grad"),
+                is_leaf=spec.get("is_leaf"),
+                grad=EXPECT_NONE if "grad" in spec and spec["grad"] is None else spec.get("grad"),
+                tolerance=Tolerance(rtol=spec.get("rtol"), atol=spec.get("atol")),
+                key_lines=dict(spec.key_lines),
+            )
+        )
+
+    kind = str(raw["kind"])
+    if kind == "convention" and "convention" not in raw:
+        raise CaseFileError(
+            at(raw, "kind"),
+            "key convention: a convention case must name the convention it pins",
+            case_id,
+        )
+    uses_float64 = dtype == "float64" or any(spec.dtype == "float64" for spec in inputs)
+    keys = {key for expectation in expectations for key in expectation.checked_keys()}
+    needed = infer_capabilities(program, keys, uses_float64) | frozenset(
+        raw.get("capabilities", ())
+    )
+    return Case(
+        id=case_id,
+        description=str(raw["description"]),
+        kind=kind,
+        topic=topic,
+        path=display,
+        line=line,
+        steps=str(steps),
+        steps_line=steps_line,
+        steps_column=steps_column,
+        program=program,
+        inputs=tuple(inputs),
+        expect=tuple(expectations),
+        raises=raises,
+        capabilities=needed,
+        dtype=dtype,
+        tolerance=_tolerance(raw.get("tolerance")),
+        source=raw.get("source"),
+        convention=dict(raw.get("convention", {})),
+        catalog=tuple(raw.get("catalog", ())),
+        oracle_note=raw.get("oracle"),
+    )
+
+
+def _defined_before(program: Any, line: int | None) -> set[str]:
+    from conformance.language import ir
+
+    names = set(program.inputs)
+
+    def visit(statements: tuple[ir.Stmt, ...]) -> None:
+        for statement in statements:
+            if line is not None and statement.line >= line:
+                return
+            if isinstance(statement, ir.GradMode):
+                visit(statement.body)
+            elif isinstance(statement, ir.Assign):
+                names.update(statement.targets)
+
+    visit(program.statements)
+    return names
+
+
+def load_case_file(path: Path, display: str | None = None, topic: str | None = None) -> CaseFile:
+    """Load and validate one case file; raises CaseFileError with its location."""
+    display = display or str(path)
+    document = load_yaml(path, display)
+    if not isinstance(document, dict):
+        raise CaseFileError(
+            Location(display, 1), "a case file is a mapping with schema_version and cases"
+        )
+    _schema_errors(document, display)
+    file_topic = str(document.get("topic") or topic or path.parent.name)
+    raw_lines = path.read_text(encoding="utf-8").splitlines()
+    seen: dict[str, int] = {}
+    cases: list[Case] = []
+    for raw in document["cases"]:
+        case_id = str(raw["id"])
+        line = raw.key_lines.get("id", raw.line)
+        if case_id in seen:
+            raise CaseFileError(
+                Location(display, line),
+                f"duplicate case id (first at line {seen[case_id]})",
+                case_id,
+            )
+        seen[case_id] = line
+        cases.append(_build_case(raw, file_topic, display, raw_lines))
+    return CaseFile(display, file_topic, tuple(cases))
+
+
+def iter_case_paths(root: Path) -> Iterator[Path]:
+    """Case files under ``root`` (or root itself), in a stable order."""
+    if root.is_file():
+        yield root
+        return
+    for path in sorted(root.rglob("*")):
+        if path.suffix in CASE_FILE_SUFFIXES and path.is_file():
+            yield path
+
+
+def bundled_cases_dir() -> Path:
+    """The spec shipped with the package.
+
+    An installed wheel carries it as ``conformance/cases``; a source checkout
+    (editable install) keeps it at the repository's top level.
+    """
+    packaged = Path(__file__).resolve().parent / "cases"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "cases"
+
+
+__all__ = ["LocatedStr", "bundled_cases_dir", "case_schema", "iter_case_paths", "load_case_file"]

@@ -1,0 +1,70 @@
+"""Find a backend adapter by name: built-in, entry point, or ``module:Class``."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from conformance.backend import Backend, check_capabilities
+from conformance.errors import BackendConfigError
+
+ENTRY_POINT_GROUP = "pytest_autograd_spec.backends"
+
+BUILTIN_BACKENDS: dict[str, str] = {
+    "torch": "conformance.adapters.torch_backend:TorchBackend",
+}
+
+
+def _entry_point_backends() -> dict[str, str]:
+    return {point.name: point.value for point in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_backends() -> dict[str, str]:
+    """Every name --autograd-backend accepts, and the class each names."""
+    return {**_entry_point_backends(), **BUILTIN_BACKENDS}
+
+
+def _import(target: str, shown: str) -> type[Backend]:
+    module_name, _, class_name = target.partition(":")
+    if not class_name:
+        raise BackendConfigError(f"backend {shown!r}: expected 'module:Class'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise BackendConfigError(
+            f"backend {shown!r}: cannot import {module_name!r}: {exc}"
+        ) from None
+    backend = getattr(module, class_name, None)
+    if not (isinstance(backend, type) and issubclass(backend, Backend)):
+        raise BackendConfigError(
+            f"backend {shown!r}: {class_name!r} in {module_name!r} is not a conformance.backend.Backend subclass"
+        )
+    try:
+        check_capabilities(backend)
+    except ValueError as exc:
+        raise BackendConfigError(str(exc)) from None
+    return backend
+
+
+def resolve_backend(spec: str) -> type[Backend]:
+    """The adapter class a --autograd-backend value names."""
+    known = known_backends()
+    if spec in known:
+        return _import(known[spec], spec)
+    if ":" in spec:
+        return _import(spec, spec)
+    names = ", ".join(sorted(known)) or "(none)"
+    raise BackendConfigError(
+        f"unknown autograd backend {spec!r}; known backends: {names}; or give a 'module:Class' path"
+    )
+
+
+def create_backend(spec: str, device: str) -> Backend:
+    """Resolve and construct an adapter; construction errors are usage errors."""
+    backend_class = resolve_backend(spec)
+    try:
+        return backend_class(device=device)
+    except Exception as exc:
+        raise BackendConfigError(
+            f"backend {spec!r} on device {device!r}: {type(exc).__name__}: {exc}"
+        ) from None

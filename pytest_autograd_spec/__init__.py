@@ -1,0 +1,1 @@
+"""pytest plugin running the autograd conformance spec; the logic lives in ``conformance``."""
