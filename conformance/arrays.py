@@ -53,7 +53,8 @@ def build_array(spec: Any, dtype: str) -> np.ndarray:
         count = int(np.prod(shape))
         start = args.get("start", 0)
         step = args.get("step", 1)
-        return (start + step * np.arange(count, dtype=np.float64)).reshape(shape).astype(dtype)
+        values = start + step * np.arange(count, dtype=np.float64)
+        return np.asarray(values.reshape(shape), dtype=dtype)
     if kind == "rule":
         return _rule(tuple(args["shape"]), str(args["expr"])).astype(dtype)
     if kind == "random":
@@ -105,4 +106,5 @@ def _rule(shape: tuple[int, ...], expr: str) -> np.ndarray:
             f"rule {expr!r}: only numbers, {allowed} and + - * / // % ** are allowed"
         )
 
-    return np.broadcast_to(np.asarray(visit(tree), dtype=np.float64), shape).copy()
+    grid: np.ndarray = np.broadcast_to(np.asarray(visit(tree), dtype=np.float64), shape).copy()
+    return grid

@@ -21,17 +21,17 @@ from jsonschema.exceptions import ValidationError, best_match
 from conformance.arrays import ValueSpecError, build_array
 from conformance.capabilities import infer_capabilities
 from conformance.errors import CaseFileError, Location
-from conformance.language import StepSyntaxError, compile_steps
+from conformance.language import StepSyntaxError, compile_steps, ir
 from conformance.model import (
     EXPECT_NONE,
     Case,
     CaseFile,
-    ExpectedError,
     Expectation,
+    ExpectedError,
     InputSpec,
     Tolerance,
 )
-from conformance.yamlsource import LocatedDict, LocatedList, LocatedStr, load_yaml
+from conformance.yamlsource import LocatedDict, LocatedList, load_yaml
 
 CASE_FILE_SUFFIXES = (".yaml", ".yml")
 
@@ -86,8 +86,9 @@ def _describe(error: ValidationError, document: Any, display: str) -> tuple[int,
         key = ".".join(str(part) for part in path) or "(file)"
     message = error.message
     if error.validator == "additionalProperties" and isinstance(error.instance, LocatedDict):
-        allowed = set(error.schema.get("properties", {}))
-        if not error.schema.get("patternProperties"):
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        allowed = set(schema.get("properties", {}))
+        if not schema.get("patternProperties"):
             unknown = [name for name in error.instance if name not in allowed]
             if unknown:
                 line = error.instance.key_lines.get(unknown[0], line)
@@ -205,7 +206,10 @@ def _build_case(raw: LocatedDict, topic: str, display: str, raw_lines: list[str]
         where = Location(display, raw_expect.key_lines[name])
         if name not in defined_before:
             if raises and name in program.assigned:
-                problem = f"expect.{name}: {name!r} is assigned only at or after the expected error (line {raises.line})"
+                problem = (
+                    f"expect.{name}: {name!r} is assigned only at or after"
+                    f" the expected error (line {raises.line})"
+                )
             else:
                 problem = f"expect.{name}: {name!r} is neither an input nor assigned in steps"
             raise CaseFileError(where, problem, case_id)
@@ -214,7 +218,8 @@ def _build_case(raw: LocatedDict, topic: str, display: str, raw_lines: list[str]
         if "dtype" in spec and dtype is None:
             raise CaseFileError(
                 where,
-                f"key expect.{name}.dtype: a case that checks a dtype must pin its own (case key dtype)",
+                f"key expect.{name}.dtype: a case that checks a dtype must pin its own"
+                " (case key dtype)",
                 case_id,
             )
         expectations.append(
@@ -274,9 +279,8 @@ def _build_case(raw: LocatedDict, topic: str, display: str, raw_lines: list[str]
     )
 
 
-def _defined_before(program: Any, line: int | None) -> set[str]:
-    from conformance.language import ir
-
+def _defined_before(program: ir.Program, line: int | None) -> set[str]:
+    """Inputs and names assigned before ``line`` (all of them when None)."""
     names = set(program.inputs)
 
     def visit(statements: tuple[ir.Stmt, ...]) -> None:
@@ -341,4 +345,4 @@ def bundled_cases_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "cases"
 
 
-__all__ = ["LocatedStr", "bundled_cases_dir", "case_schema", "iter_case_paths", "load_case_file"]
+__all__ = ["bundled_cases_dir", "case_schema", "iter_case_paths", "load_case_file"]

@@ -37,7 +37,8 @@ def _import(target: str, shown: str) -> type[Backend]:
     backend = getattr(module, class_name, None)
     if not (isinstance(backend, type) and issubclass(backend, Backend)):
         raise BackendConfigError(
-            f"backend {shown!r}: {class_name!r} in {module_name!r} is not a conformance.backend.Backend subclass"
+            f"backend {shown!r}: {class_name!r} in {module_name!r}"
+            " is not a subclass of conformance.backend.Backend"
         )
     try:
         check_capabilities(backend)

@@ -41,13 +41,15 @@ class LocatedStr(str):
 class _LocatingLoader(yaml.SafeLoader):
     path: str
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LocatedDict:  # type: ignore[override]
+    def construct_mapping(  # type: ignore[override]
+        self, node: yaml.MappingNode, deep: bool = False
+    ) -> LocatedDict:
         result = LocatedDict()
         result.line = node.start_mark.line + 1
         result.key_lines = {}
         result.value_lines = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 key = str(key)
             if key in result:
@@ -57,18 +59,18 @@ class _LocatingLoader(yaml.SafeLoader):
                     ),
                     f"duplicate key {key!r} (first at line {result.key_lines[key]})",
                 )
-            result[key] = self.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+            result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = key_node.start_mark.line + 1
             result.value_lines[key] = value_node.start_mark.line + 1
         return result
 
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LocatedList:  # type: ignore[override]
-        result = LocatedList(self.construct_object(child, deep=True) for child in node.value)  # type: ignore[no-untyped-call]
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LocatedList:
+        result = LocatedList(self.construct_object(child, deep=True) for child in node.value)
         result.line = node.start_mark.line + 1
         result.item_lines = [child.start_mark.line + 1 for child in node.value]
         return result
 
-    def construct_yaml_str(self, node: yaml.ScalarNode) -> LocatedStr:  # type: ignore[override]
+    def construct_yaml_str(self, node: yaml.ScalarNode) -> LocatedStr:
         text = LocatedStr(self.construct_scalar(node))
         text.line = node.start_mark.line + 1
         text.style = node.style
