@@ -79,8 +79,14 @@ class Backend(ABC):
         retain_graph: bool | None,
         create_graph: bool,
         allow_unused: bool,
+        materialize_grads: bool = False,
     ) -> tuple[Tensor | None, ...]:
-        """Sum of vector-Jacobian products of outputs w.r.t. each input; no accumulation."""
+        """Sum of vector-Jacobian products of outputs w.r.t. each input; no accumulation.
+
+        ``materialize_grads=True`` asks for zeros instead of None for an input
+        the outputs do not depend on. The runner passes it only when a case
+        sets it, so an adapter without the parameter still runs every other case.
+        """
 
     def backward(
         self,
@@ -118,8 +124,25 @@ class Backend(ABC):
         raise NotSupportedError("retain_grad()")
 
     def grad_mode(self, mode: str) -> AbstractContextManager[None]:
-        """A context for ``with no_grad():`` or ``with enable_grad():``."""
+        """A context for a ``with`` block: mode is "no_grad", "enable_grad" or "inference_mode".
+
+        ``with set_grad_enabled(False):`` arrives as "no_grad" and
+        ``set_grad_enabled(True)`` as "enable_grad" (its argument is a constant).
+        """
         raise NotSupportedError(f"{mode}()")
+
+    def register_hook(self, tensor: Tensor, hook: Callable[[Tensor], Tensor | None]) -> Any:
+        """Call ``hook`` with the gradient w.r.t. ``tensor`` whenever one is computed.
+
+        A non-None result replaces the gradient. ``hook`` is a plain Python
+        callable the runner builds from the case's lambda; it computes with
+        this backend. Returns a handle for :meth:`remove_hook`.
+        """
+        raise NotSupportedError("register_hook()")
+
+    def remove_hook(self, handle: Any) -> None:
+        """Unregister the hook behind a handle from :meth:`register_hook`."""
+        raise NotSupportedError("removing a hook")
 
     # Introspection ------------------------------------------------------
     def requires_grad(self, tensor: Tensor) -> bool:

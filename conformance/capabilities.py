@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from conformance.language import ir
+from conformance.language.vocabulary import GRAD_MODES, OPS
 
 CAPABILITIES: dict[str, str] = {
     "backward": "backward() and t.backward(): gradients accumulated into leaves",
@@ -17,7 +18,8 @@ CAPABILITIES: dict[str, str] = {
     "grad-fn": "whether a tensor carries graph history (grad_fn) and is a leaf",
     "higher-order": "create_graph=True: derivatives of derivatives",
     "graph-freeing": "a graph's saved values are freed by a backward pass; a second pass raises",
-    "grad-mode": "no_grad() and enable_grad() blocks",
+    "grad-mode": "no_grad(), enable_grad() and set_grad_enabled() blocks",
+    "inference-mode": "inference_mode() blocks and the inference tensors made in them",
     "detach": "detach(): the same values cut from the graph",
     "in-place": "index assignment and in-place operations",
     "retain-grad": "retain_grad(): a non-leaf keeps its .grad",
@@ -26,17 +28,8 @@ CAPABILITIES: dict[str, str] = {
     "float64": "double-precision tensors",
 }
 
-_BY_OP = {
-    "backward": "backward",
-    "get_grad": "grad-accumulation",
-    "zero_grad": "grad-accumulation",
-    "clear_grad": "grad-accumulation",
-    "detach": "detach",
-    "setitem": "in-place",
-    "retain_grad": "retain-grad",
-    "requires_grad_": "requires-grad-flag",
-    "register_hook": "hooks",
-}
+# Read off the vocabulary's table, so a new operation cannot forget its capability.
+_BY_OP = {name: spec.capability for name, spec in OPS.items() if spec.capability is not None}
 
 _BY_EXPECTATION = {
     "grad": "grad-accumulation",
@@ -57,6 +50,8 @@ def _uses_create_graph(program: ir.Program) -> bool:
             return any(visit_expr(arg) for arg in expr.args)
         if isinstance(expr, (ir.TupleExpr, ir.ListExpr)):
             return any(visit_expr(item) for item in expr.items)
+        if isinstance(expr, ir.Lambda):
+            return visit_expr(expr.body)
         return False
 
     def visit(statements: tuple[ir.Stmt, ...]) -> bool:
@@ -71,8 +66,13 @@ def _uses_create_graph(program: ir.Program) -> bool:
     return visit(program.statements)
 
 
-def _uses_grad_mode(statements: tuple[ir.Stmt, ...]) -> bool:
-    return any(isinstance(statement, ir.GradMode) for statement in statements)
+def _grad_mode_capabilities(statements: tuple[ir.Stmt, ...]) -> set[str]:
+    needed: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, ir.GradMode):
+            needed.add(GRAD_MODES[statement.mode].capability)
+            needed |= _grad_mode_capabilities(statement.body)
+    return needed
 
 
 def infer_capabilities(
@@ -83,8 +83,7 @@ def infer_capabilities(
     needed.update(_BY_EXPECTATION[key] for key in expectation_keys if key in _BY_EXPECTATION)
     if _uses_create_graph(program):
         needed.add("higher-order")
-    if _uses_grad_mode(program.statements):
-        needed.add("grad-mode")
+    needed |= _grad_mode_capabilities(program.statements)
     if uses_float64:
         needed.add("float64")
     return frozenset(needed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -21,8 +21,9 @@ from conformance.backend import Backend
 from conformance.compare import Mismatch, compare_arrays, resolve_tolerance
 from conformance.errors import NotSupportedError
 from conformance.language import ir
-from conformance.language.vocabulary import OPS, Category
+from conformance.language.vocabulary import OPS, Category, backend_grad_mode
 from conformance.model import EXPECT_NONE, Case, Expectation
+from conformance.numpy_ops import NUMPY_OPS
 
 
 class Outcome(Enum):
@@ -77,7 +78,10 @@ def skip_reason(case: Case, backend: Backend, options: RunOptions) -> str | None
     for key, pinned in case.convention.items():
         followed = backend.conventions.get(key)
         if followed is not None and followed != pinned:
-            return f"convention {key}: case pins {pinned!r}, backend {backend.name!r} follows {followed!r}"
+            return (
+                f"convention {key}: case pins {pinned!r},"
+                f" backend {backend.name!r} follows {followed!r}"
+            )
     return None
 
 
@@ -93,12 +97,17 @@ class _Interpreter:
         self.case = case
         self.options = options
         self.env: dict[str, Any] = {}
+        self.scopes: list[dict[str, Any]] = []  # a running hook's parameter, innermost last
 
     def run(self, statements: Sequence[ir.Stmt]) -> None:
         for statement in statements:
             if isinstance(statement, ir.GradMode):
+                enabled = statement.enabled
+                mode = backend_grad_mode(
+                    statement.mode, None if enabled is None else bool(self.evaluate(enabled))
+                )
                 try:
-                    context = self.backend.grad_mode(statement.mode)
+                    context = self.backend.grad_mode(mode)
                     context.__enter__()
                 except NotSupportedError as exc:
                     raise _Unsupported(statement.line, exc) from None
@@ -127,13 +136,16 @@ class _Interpreter:
         if not isinstance(value, (tuple, list)) or len(value) != len(statement.targets):
             size = len(value) if isinstance(value, (tuple, list)) else "a non-sequence"
             raise ValueError(f"cannot unpack {size} into {len(statement.targets)} names")
-        for name, item in zip(statement.targets, value):
+        for name, item in zip(statement.targets, value, strict=True):
             self.env[name] = item
 
     def evaluate(self, expr: ir.Expr) -> Any:
         if isinstance(expr, ir.Const):
             return expr.value
         if isinstance(expr, ir.Name):
+            for scope in reversed(self.scopes):
+                if expr.id in scope:
+                    return scope[expr.id]
             return self.env[expr.id]
         if isinstance(expr, ir.TupleExpr):
             return tuple(self.evaluate(item) for item in expr.items)
@@ -144,7 +156,21 @@ class _Interpreter:
             return slice(*(None if part is None else self.evaluate(part) for part in parts))
         if isinstance(expr, ir.Call):
             return self.call(expr)
+        if isinstance(expr, ir.Lambda):
+            return self.function(expr)
         raise TypeError(f"cannot evaluate {type(expr).__name__} here")
+
+    def function(self, expr: ir.Lambda) -> Callable[[Any], Any]:
+        """A hook: the lambda's body evaluated with this backend when the engine calls it."""
+
+        def hook(value: Any) -> Any:
+            self.scopes.append({expr.param: value})
+            try:
+                return self.evaluate(expr.body)
+            finally:
+                self.scopes.pop()
+
+        return hook
 
     def call(self, call: ir.Call) -> Any:
         args = [self.evaluate(arg) for arg in call.args]
@@ -154,9 +180,10 @@ class _Interpreter:
         if spec.category is Category.TENSOR:
             return self.backend.op(call.op, *args)
         if spec.category is Category.CREATION:
-            data, requires_grad = args
-            array = np.array(data, dtype=input_dtype(self.case, None, self.options))
-            return self.backend.tensor(array, bool(requires_grad))
+            array = np.asarray(NUMPY_OPS[call.op](*args))
+            if array.dtype != np.bool_:
+                array = array.astype(input_dtype(self.case, None, self.options))
+            return self.backend.tensor(array, bool(args[-1]))
         return self.autograd(call.op, args)
 
     def autograd(self, op: str, args: list[Any]) -> Any:
@@ -170,7 +197,10 @@ class _Interpreter:
                 create_graph,
                 allow_unused,
                 _only_inputs,
+                materialize_grads,
             ) = args
+            # Passed only when set, so adapters written before it still run the other cases.
+            extra = {"materialize_grads": True} if materialize_grads else {}
             return tuple(
                 backend.grad(
                     _sequence(outputs),
@@ -178,7 +208,8 @@ class _Interpreter:
                     None if grad_outputs is None else _sequence(grad_outputs),
                     retain_graph,
                     bool(create_graph),
-                    bool(allow_unused),
+                    bool(materialize_grads if allow_unused is None else allow_unused),
+                    **extra,
                 )
             )
         if op == "backward":
@@ -205,6 +236,11 @@ class _Interpreter:
             return None
         if op == "clear_grad":
             backend.clear_grad(args[0])
+            return None
+        if op == "register_hook":
+            return backend.register_hook(args[0], args[1])
+        if op == "remove":
+            backend.remove_hook(args[0])
             return None
         raise NotSupportedError(f"autograd operation {op!r}")
 
@@ -372,7 +408,10 @@ def _run(case: Case, backend: Backend, options: RunOptions) -> Verdict:
         where = case.step_location(exc.line)
         return Verdict(
             Outcome.SKIPPED,
-            reason=f"backend {backend.name!r} does not support {exc.error} (steps line {exc.line}, {where})",
+            reason=(
+                f"backend {backend.name!r} does not support {exc.error}"
+                f" (steps line {exc.line}, {where})"
+            ),
         )
     except _StepError as exc:
         raised = RaisedError(exc.line, type(exc.error).__name__, str(exc.error))
@@ -396,8 +435,9 @@ def _run(case: Case, backend: Backend, options: RunOptions) -> Verdict:
                 Mismatch(
                     "(steps)",
                     "error",
-                    f"expected an error at `{case.step_source(expected.line)}` (steps line {expected.line}),"
-                    f" but `{source}` (steps line {raised.line}) raised {raised.type}: {raised.message}",
+                    f"expected an error at `{case.step_source(expected.line)}`"
+                    f" (steps line {expected.line}), but `{source}`"
+                    f" (steps line {raised.line}) raised {raised.type}: {raised.message}",
                     yaml_line,
                 )
             )
@@ -411,7 +451,8 @@ def _run(case: Case, backend: Backend, options: RunOptions) -> Verdict:
             Mismatch(
                 "(steps)",
                 "error",
-                f"expected `{case.step_source(expected.line)}` (steps line {expected.line}) to raise; it did not",
+                f"expected `{case.step_source(expected.line)}` (steps line {expected.line})"
+                " to raise; it did not",
                 case.step_location(expected.line).line,
             )
         )
@@ -424,7 +465,10 @@ def _run(case: Case, backend: Backend, options: RunOptions) -> Verdict:
             except NotSupportedError as exc:
                 return Verdict(
                     Outcome.SKIPPED,
-                    reason=f"backend {backend.name!r} does not support {exc} (observing {expectation.variable})",
+                    reason=(
+                        f"backend {backend.name!r} does not support {exc}"
+                        f" (observing {expectation.variable})"
+                    ),
                 )
             except Exception as exc:
                 judge.miss(expectation, "value", f"observing it raised {type(exc).__name__}: {exc}")

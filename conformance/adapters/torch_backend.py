@@ -24,6 +24,38 @@ def _setitem(tensor: torch.Tensor, index: Any, value: Any) -> None:
     tensor[index] = value
 
 
+def _extremum(function: Callable[..., Any]) -> Callable[..., Any]:
+    """max/min: a tensor for dim=None, else a plain tuple (values, indices)."""
+
+    def extremum(x: torch.Tensor, dim: Any, keepdim: bool) -> Any:
+        if dim is None:
+            value = function(x)
+            return value.reshape([1] * x.dim()) if keepdim else value
+        return tuple(function(x, dim, keepdim))
+
+    return extremum
+
+
+def _all_dims(function: Callable[..., Any]) -> Callable[..., Any]:
+    """amax/amin spell "all dims" as (), the vocabulary as None."""
+
+    def reduce(x: torch.Tensor, dim: Any, keepdim: bool) -> torch.Tensor:
+        return function(x, dim=() if dim is None else dim, keepdim=keepdim)  # type: ignore[no-any-return]
+
+    return reduce
+
+
+def _prod(x: torch.Tensor, dim: Any, keepdim: bool) -> torch.Tensor:
+    if dim is None:
+        value = torch.prod(x)
+        return value.reshape([1] * x.dim()) if keepdim else value
+    return torch.prod(x, dim, keepdim=keepdim)
+
+
+def _embedding(index: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.embedding(index, weight)
+
+
 class TorchBackend(Backend):
     name = "torch"
     capabilities = frozenset(CAPABILITIES)
@@ -67,6 +99,62 @@ class TorchBackend(Backend):
         "ones_like": torch.ones_like,
         "zeros_like": torch.zeros_like,
         "full_like": torch.full_like,
+        "sign": torch.sign,
+        "square": torch.square,
+        "reciprocal": torch.reciprocal,
+        "log1p": torch.log1p,
+        "expm1": torch.expm1,
+        "tan": torch.tan,
+        "asin": torch.asin,
+        "atan": torch.atan,
+        "sinh": torch.sinh,
+        "cosh": torch.cosh,
+        "floor": torch.floor,
+        "round": torch.round,
+        "maximum": torch.maximum,
+        "minimum": torch.minimum,
+        "clamp": lambda x, low, high: torch.clamp(x, min=low, max=high),
+        "where": torch.where,
+        "max": _extremum(torch.max),
+        "min": _extremum(torch.min),
+        "amax": _all_dims(torch.amax),
+        "amin": _all_dims(torch.amin),
+        "prod": _prod,
+        "var": lambda x, dim, correction, keepdim: torch.var(
+            x, dim=dim, correction=correction, keepdim=keepdim
+        ),
+        "std": lambda x, dim, correction, keepdim: torch.std(
+            x, dim=dim, correction=correction, keepdim=keepdim
+        ),
+        "norm": lambda x, p, dim, keepdim: torch.norm(x, p=p, dim=dim, keepdim=keepdim),
+        "logsumexp": lambda x, dim, keepdim: torch.logsumexp(x, dim, keepdim=keepdim),
+        "softmax": lambda x, dim: torch.softmax(x, dim),
+        "log_softmax": lambda x, dim: torch.log_softmax(x, dim),
+        "gather": torch.gather,
+        "index_select": torch.index_select,
+        "scatter": torch.scatter,
+        "index_add": torch.index_add,
+        "masked_fill": torch.masked_fill,
+        "embedding": _embedding,
+        "view": lambda x, shape: x.view(*shape),
+        "expand": lambda x, sizes: x.expand(*sizes),
+        "unsqueeze": torch.unsqueeze,
+        "squeeze": lambda x, dim: torch.squeeze(x) if dim is None else torch.squeeze(x, dim),
+        "permute": lambda x, dims: x.permute(*dims),
+        "flatten": torch.flatten,
+        "clone": torch.clone,
+        "double": lambda x: x.double(),
+        "float": lambda x: x.float(),
+        "long": lambda x: x.long(),
+        "add_": lambda x, other: x.add_(other),
+        "sub_": lambda x, other: x.sub_(other),
+        "mul_": lambda x, other: x.mul_(other),
+        "div_": lambda x, other: x.div_(other),
+        "exp_": lambda x: x.exp_(),
+        "zero_": lambda x: x.zero_(),
+        "fill_": lambda x, value: x.fill_(value),
+        "clamp_": lambda x, low, high: x.clamp_(min=low, max=high),
+        "copy_": lambda x, src: x.copy_(src),
     }
 
     def __init__(self, device: str = "cpu") -> None:
@@ -95,6 +183,7 @@ class TorchBackend(Backend):
         retain_graph: bool | None,
         create_graph: bool,
         allow_unused: bool,
+        materialize_grads: bool = False,
     ) -> tuple[torch.Tensor | None, ...]:
         return torch.autograd.grad(
             outputs,
@@ -103,6 +192,7 @@ class TorchBackend(Backend):
             retain_graph=retain_graph,
             create_graph=create_graph,
             allow_unused=allow_unused,
+            materialize_grads=materialize_grads,
         )
 
     def backward(
@@ -114,7 +204,7 @@ class TorchBackend(Backend):
         inputs: Sequence[torch.Tensor] | None,
     ) -> None:
         with warnings.catch_warnings():
-            # backward(create_graph=True) warns of a reference cycle; that is torch's advice, not a result.
+            # backward(create_graph=True) warns of a reference cycle: torch's advice, not a result.
             warnings.simplefilter("ignore", UserWarning)
             torch.autograd.backward(
                 tensors,
@@ -151,8 +241,17 @@ class TorchBackend(Backend):
         modes: dict[str, Callable[[], AbstractContextManager[Any]]] = {
             "no_grad": torch.no_grad,
             "enable_grad": torch.enable_grad,
+            "inference_mode": torch.inference_mode,
         }
         return modes[mode]()
+
+    def register_hook(
+        self, tensor: torch.Tensor, hook: Callable[[torch.Tensor], torch.Tensor | None]
+    ) -> Any:
+        return tensor.register_hook(hook)  # type: ignore[no-untyped-call]
+
+    def remove_hook(self, handle: Any) -> None:
+        handle.remove()
 
     def requires_grad(self, tensor: torch.Tensor) -> bool:
         return bool(tensor.requires_grad)

@@ -49,7 +49,11 @@ class Call:
 
 @dataclass(frozen=True)
 class Lambda:
-    """A one-parameter, one-expression function (hooks)."""
+    """A one-parameter, one-expression function: only the argument of register_hook.
+
+    ``param`` is a name inside ``body`` alone; evaluating a Lambda gives a
+    callable that evaluates ``body`` with the parameter bound.
+    """
 
     param: str
     body: Expr
@@ -78,7 +82,11 @@ class Evaluate:
 
 @dataclass(frozen=True)
 class GradMode:
-    """A ``with no_grad():`` / ``with enable_grad():`` block (or the like)."""
+    """A ``with MODE(...):`` block; MODE is a key of vocabulary.GRAD_MODES.
+
+    ``enabled`` is the constant argument of ``set_grad_enabled`` (a Const of a
+    bool) and None for the modes that take none.
+    """
 
     mode: str
     enabled: Expr | None

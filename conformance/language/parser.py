@@ -152,12 +152,32 @@ class _Compiler:
             and isinstance(call.func, ast.Name)
             and call.func.id in GRAD_MODES
         ):
-            known = ", ".join(f"{name}()" for name in GRAD_MODES)
+            known = ", ".join(spec.signature() for spec in GRAD_MODES.values())
             raise _fail(call, f"a with statement must use a grad mode: {known}")
-        if call.args or call.keywords:
+        spec = GRAD_MODES[call.func.id]
+        enabled: ir.Expr | None = None
+        if spec.enabled is None:
+            enabled = self.grad_mode_argument(call)
+        elif call.args or call.keywords:
             raise _fail(call, f"{call.func.id}() takes no arguments")
         body = tuple(self.statement(statement) for statement in node.body)
-        return ir.GradMode(call.func.id, None, body, line, text)
+        return ir.GradMode(call.func.id, enabled, body, line, text)
+
+    def grad_mode_argument(self, call: ast.Call) -> ir.Const:
+        """set_grad_enabled(mode): a constant, so the mode is known when the case loads."""
+        assert isinstance(call.func, ast.Name)
+        name = call.func.id
+        values = list(call.args)
+        for keyword in call.keywords:
+            if keyword.arg != "mode":
+                raise _fail(call, f"{name}() has no argument {keyword.arg!r}")
+            values.append(keyword.value)
+        if len(values) != 1:
+            raise _fail(call, f"{name}() takes exactly one argument, True or False")
+        value = values[0]
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
+            raise _fail(value, f"the argument of {name}() must be the constant True or False")
+        return ir.Const(value.value)
 
     # Expressions ----------------------------------------------------------
     def expression(self, node: ast.expr) -> ir.Expr:
@@ -245,7 +265,7 @@ class _Compiler:
             if func.id not in function_names():
                 raise _fail(
                     func,
-                    f"unknown function {func.id!r} (see the vocabulary in docs/case-format.md)",
+                    f"unknown function {func.id!r} (see the vocabulary in docs/vocabulary.md)",
                 )
             spec = OPS[func.id]
             args = [self.expression(arg) for arg in node.args]
@@ -263,15 +283,54 @@ class _Compiler:
             if func.attr not in method_names():
                 raise _fail(
                     func,
-                    f"unknown method .{func.attr}() (see the vocabulary in docs/case-format.md)",
+                    f"unknown method .{func.attr}() (see the vocabulary in docs/vocabulary.md)",
                 )
             receiver = self.expression(func.value)
+            if func.attr == "register_hook":
+                return self.register_hook(node, receiver)
             args = [self.expression(arg) for arg in node.args]
             keywords = self.keywords(node)
             if func.attr == "backward":
                 return self.backward_method(node, receiver, args, keywords)
             return self.bind(node, OPS[func.attr], [receiver, *args], keywords)
         raise _fail(node, "only functions of the vocabulary and methods of a tensor can be called")
+
+    def register_hook(self, node: ast.Call, receiver: ir.Expr) -> ir.Expr:
+        """x.register_hook(lambda g: ...): the one place a lambda is part of the language."""
+        hooks = [*node.args, *(keyword.value for keyword in node.keywords)]
+        for keyword in node.keywords:
+            if keyword.arg != "hook":
+                raise _fail(node, f"register_hook() has no argument {keyword.arg!r}")
+        if len(hooks) != 1 or not isinstance(hooks[0], ast.Lambda):
+            raise _fail(
+                node, "register_hook() takes one argument, a lambda such as lambda g: g * 2"
+            )
+        return self._op("register_hook", (receiver, self.hook(hooks[0])))
+
+    def hook(self, node: ast.Lambda) -> ir.Lambda:
+        arguments = node.args
+        if (
+            len(arguments.args) != 1
+            or arguments.posonlyargs
+            or arguments.vararg
+            or arguments.kwonlyargs
+            or arguments.kwarg
+            or arguments.defaults
+        ):
+            raise _fail(node, "a hook is a lambda of exactly one plain parameter: lambda g: ...")
+        param = arguments.args[0].arg
+        self.check_identifier(arguments.args[0], param)
+        if param in OPS or param in GRAD_MODES:
+            raise _fail(
+                arguments.args[0],
+                f"{param!r} is a name of the vocabulary and cannot be a parameter",
+            )
+        self._lambda_params.add(param)
+        try:
+            body = self.expression(node.body)
+        finally:
+            self._lambda_params.discard(param)
+        return ir.Lambda(param, body)
 
     def keywords(self, node: ast.Call) -> dict[str, ir.Expr]:
         result: dict[str, ir.Expr] = {}
@@ -287,7 +346,7 @@ class _Compiler:
     ) -> ir.Expr:
         if len(args) > len(BACKWARD_METHOD_PARAMS):
             raise _fail(node, "t.backward() takes at most 4 arguments")
-        bound: dict[str, ir.Expr] = dict(zip(BACKWARD_METHOD_PARAMS, args))
+        bound: dict[str, ir.Expr] = dict(zip(BACKWARD_METHOD_PARAMS, args, strict=False))
         for key, value in keywords.items():
             if key not in BACKWARD_METHOD_PARAMS:
                 raise _fail(node, f"t.backward() has no argument {key!r}")
@@ -341,9 +400,10 @@ class _Compiler:
             elif param.default is REQUIRED:
                 raise _fail(node, f"{spec.name}() is missing the argument {param.name!r}")
             else:
-                ordered.append(ir.Const(param.default))  # type: ignore[arg-type]
+                ordered.append(ir.Const(param.default))
         if spec.category is Category.CREATION:
-            _check_literal(node, ordered[0])
+            for expr in ordered:
+                _check_literal(node, spec.name, expr)
         return self._op(spec.name, tuple(ordered))
 
     def _op(self, name: str, args: tuple[ir.Expr, ...]) -> ir.Call:
@@ -358,22 +418,47 @@ class _Compiler:
             )
 
     def _forbidden(self, node: ast.AST) -> StepSyntaxError:
-        what = _FORBIDDEN_NODES.get(type(node), type(node).__name__)
-        return _fail(node, f"{what} are not part of the step language")
+        return _fail(node, _forbidden_message(node))
+
+
+def _forbidden_message(node: ast.AST) -> str:
+    what = _FORBIDDEN_NODES.get(type(node), type(node).__name__)
+    message = f"{what} are not part of the step language"
+    if isinstance(node, ast.Lambda):
+        message += " (except as the argument of x.register_hook(...))"
+    return message
 
 
 def _is_none(expr: ir.Expr) -> bool:
     return isinstance(expr, ir.Const) and expr.value is None
 
 
-def _check_literal(node: ast.AST, expr: ir.Expr) -> None:
+def _check_literal(node: ast.AST, name: str, expr: ir.Expr) -> None:
+    """Constants are made on numpy by the runner, so their arguments must be known at load."""
     if isinstance(expr, ir.Const) and isinstance(expr.value, (int, float, bool)):
         return
     if isinstance(expr, (ir.ListExpr, ir.TupleExpr)):
         for item in expr.items:
-            _check_literal(node, item)
+            _check_literal(node, name, item)
         return
-    raise _fail(node, "tensor() takes a literal number or a nested list of numbers")
+    if name == "tensor":
+        raise _fail(node, "tensor() takes a literal number or a nested list of numbers")
+    raise _fail(node, f"{name}() takes literal numbers (a shape, a fill value), not tensors")
+
+
+def _hook_lambdas(module: ast.Module) -> set[int]:
+    """The lambdas written as the argument of a .register_hook(...) call (by node id)."""
+    found: set[int] = set()
+    for node in ast.walk(module):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "register_hook"
+        ):
+            for value in [*node.args, *(keyword.value for keyword in node.keywords)]:
+                if isinstance(value, ast.Lambda):
+                    found.add(id(value))
+    return found
 
 
 def compile_steps(source: str, inputs: Sequence[str]) -> ir.Program:
@@ -384,7 +469,8 @@ def compile_steps(source: str, inputs: Sequence[str]) -> ir.Program:
         raise StepSyntaxError(
             exc.lineno or 0, exc.offset or 0, f"Python syntax: {exc.msg}"
         ) from None
+    hooks = _hook_lambdas(module)
     for node in ast.walk(module):
-        if type(node) in _FORBIDDEN_NODES:
-            raise _fail(node, f"{_FORBIDDEN_NODES[type(node)]} are not part of the step language")
+        if type(node) in _FORBIDDEN_NODES and id(node) not in hooks:
+            raise _fail(node, _forbidden_message(node))
     return _Compiler(source, inputs).program(module)

@@ -3,7 +3,8 @@
 Each entry is the signature a call is bound against at load time (so a typo in
 a keyword is a load error, not a runtime surprise) and the form the runner
 hands to the backend: ``backend.op(name, *args)`` with arguments in signature
-order and defaults filled in. ``docs/case-format.md`` renders this table.
+order and defaults filled in. ``docs/vocabulary.md`` is rendered from this
+table by :func:`render_vocabulary_markdown`, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from enum import Enum
 
 
 class Category(Enum):
+    """How the runner dispatches a call (not how the documentation groups it)."""
+
     TENSOR = "tensor"  # an operation the backend computes: Backend.op(name, *args)
-    AUTOGRAD = "autograd"  # grad, backward and the tape's introspection: Backend methods
-    CREATION = "creation"  # a constant tensor from a literal: Backend.tensor
+    AUTOGRAD = "autograd"  # grad, backward, hooks and the tape's introspection: Backend methods
+    CREATION = "creation"  # a constant tensor built on numpy, handed over by Backend.tensor
 
 
 class _Required:
@@ -42,6 +45,19 @@ class OpSpec:
     function: bool = True  # callable as name(x, ...)
     method: bool = True  # callable as x.name(...)
     operator: str | None = None  # the Python operator that compiles to it
+    group: str = ""  # the heading it is listed under in docs/vocabulary.md
+    capability: str | None = None  # what a backend must declare to run it
+
+    def signature(self) -> str:
+        parts = []
+        for param in self.params:
+            if param.variadic:
+                parts.append(f"*{param.name}")
+            elif param.default is REQUIRED:
+                parts.append(param.name)
+            else:
+                parts.append(f"{param.name}={param.default!r}")
+        return f"{self.name}({', '.join(parts)})"
 
 
 def _p(name: str, default: object = REQUIRED, variadic: bool = False) -> Param:
@@ -51,44 +67,94 @@ def _p(name: str, default: object = REQUIRED, variadic: bool = False) -> Param:
 _X = (_p("input"),)
 _XY = (_p("input"), _p("other"))
 _REDUCE = (_p("input"), _p("dim", None), _p("keepdim", False))
+_CORRECTED = (_p("input"), _p("dim", None), _p("correction", 1), _p("keepdim", False))
+_CLAMP = (_p("input"), _p("min", None), _p("max", None))
+_RG = _p("requires_grad", False)
 
 
-def _unary(name: str, doc: str) -> OpSpec:
-    return OpSpec(name, _X, Category.TENSOR, doc)
+def _op(
+    name: str,
+    params: tuple[Param, ...],
+    group: str,
+    doc: str,
+    *,
+    function: bool = True,
+    method: bool = True,
+    operator: str | None = None,
+    capability: str | None = None,
+    category: Category = Category.TENSOR,
+) -> OpSpec:
+    return OpSpec(name, params, category, doc, function, method, operator, group, capability)
+
+
+def _unary(name: str, doc: str, group: str = "elementwise") -> OpSpec:
+    return _op(name, _X, group, doc)
+
+
+def _inplace(name: str, params: tuple[Param, ...], doc: str) -> OpSpec:
+    return _op(name, params, "in-place", doc, function=False, capability="in-place")
+
+
+def _creation(name: str, params: tuple[Param, ...], doc: str) -> OpSpec:
+    return _op(name, params, "creation", doc, method=False, category=Category.CREATION)
+
+
+def _autograd(
+    name: str,
+    params: tuple[Param, ...],
+    doc: str,
+    *,
+    function: bool = True,
+    method: bool = True,
+    operator: str | None = None,
+    capability: str | None = None,
+) -> OpSpec:
+    return _op(
+        name,
+        params,
+        "autograd",
+        doc,
+        function=function,
+        method=method,
+        operator=operator,
+        capability=capability,
+        category=Category.AUTOGRAD,
+    )
 
 
 _SPECS: tuple[OpSpec, ...] = (
     # Operators
-    OpSpec("add", _XY, Category.TENSOR, "a + b (broadcasting)", operator="+"),
-    OpSpec("sub", _XY, Category.TENSOR, "a - b (broadcasting)", operator="-"),
-    OpSpec("mul", _XY, Category.TENSOR, "a * b (broadcasting)", operator="*"),
-    OpSpec("div", _XY, Category.TENSOR, "a / b (true division, broadcasting)", operator="/"),
-    OpSpec("pow", _XY, Category.TENSOR, "a ** b; b a number or a tensor", operator="**"),
-    OpSpec("matmul", _XY, Category.TENSOR, "a @ b, matrix product", operator="@"),
-    OpSpec("neg", _X, Category.TENSOR, "-a", operator="unary -"),
-    OpSpec("lt", _XY, Category.TENSOR, "a < b, a boolean mask", operator="<", method=False),
-    OpSpec("le", _XY, Category.TENSOR, "a <= b, a boolean mask", operator="<=", method=False),
-    OpSpec("gt", _XY, Category.TENSOR, "a > b, a boolean mask", operator=">", method=False),
-    OpSpec("ge", _XY, Category.TENSOR, "a >= b, a boolean mask", operator=">=", method=False),
-    OpSpec("eq", _XY, Category.TENSOR, "a == b, a boolean mask", operator="==", method=False),
-    OpSpec("ne", _XY, Category.TENSOR, "a != b, a boolean mask", operator="!=", method=False),
-    OpSpec(
+    _op("add", _XY, "arithmetic", "a + b (broadcasting)", operator="+"),
+    _op("sub", _XY, "arithmetic", "a - b (broadcasting)", operator="-"),
+    _op("mul", _XY, "arithmetic", "a * b (broadcasting)", operator="*"),
+    _op("div", _XY, "arithmetic", "a / b (true division, broadcasting)", operator="/"),
+    _op("pow", _XY, "arithmetic", "a ** b; b a number or a tensor", operator="**"),
+    _op("matmul", _XY, "arithmetic", "a @ b, matrix product", operator="@"),
+    _op("neg", _X, "arithmetic", "-a", operator="unary -"),
+    _op("lt", _XY, "comparison", "a < b, a boolean mask", operator="<", method=False),
+    _op("le", _XY, "comparison", "a <= b, a boolean mask", operator="<=", method=False),
+    _op("gt", _XY, "comparison", "a > b, a boolean mask", operator=">", method=False),
+    _op("ge", _XY, "comparison", "a >= b, a boolean mask", operator=">=", method=False),
+    _op("eq", _XY, "comparison", "a == b, a boolean mask", operator="==", method=False),
+    _op("ne", _XY, "comparison", "a != b, a boolean mask", operator="!=", method=False),
+    _op(
         "getitem",
         (_p("input"), _p("index")),
-        Category.TENSOR,
-        "a[index]: integers, slices, None, ..., tensors and boolean masks, as in NumPy",
+        "indexing",
+        "a[index]: integers, slices, None, ..., integer tensors and boolean masks, as in NumPy",
         operator="a[i]",
         function=False,
         method=False,
     ),
-    OpSpec(
+    _op(
         "setitem",
         (_p("input"), _p("index"), _p("value")),
-        Category.TENSOR,
+        "in-place",
         "a[index] = v, an in-place write into a (a statement)",
         operator="a[i] = v",
         function=False,
         method=False,
+        capability="in-place",
     ),
     # Elementwise
     _unary("exp", "e ** x"),
@@ -100,68 +166,240 @@ _SPECS: tuple[OpSpec, ...] = (
     _unary("relu", "max(x, 0)"),
     _unary("abs", "|x|"),
     _unary("sqrt", "square root"),
+    _unary("sign", "-1, 0 or 1 by the sign of x (piecewise constant)"),
+    _unary("square", "x * x"),
+    _unary("reciprocal", "1 / x"),
+    _unary("log1p", "log(1 + x), accurate near 0"),
+    _unary("expm1", "exp(x) - 1, accurate near 0"),
+    _unary("tan", "tangent"),
+    _unary("asin", "inverse sine"),
+    _unary("atan", "inverse tangent"),
+    _unary("sinh", "hyperbolic sine"),
+    _unary("cosh", "hyperbolic cosine"),
+    _unary("floor", "largest integer <= x, as a float (piecewise constant)"),
+    _unary("round", "nearest integer, halves to even, as a float (piecewise constant)"),
+    _op("maximum", _XY, "elementwise", "elementwise larger of two tensors (broadcasting)"),
+    _op("minimum", _XY, "elementwise", "elementwise smaller of two tensors (broadcasting)"),
+    _op(
+        "clamp",
+        _CLAMP,
+        "elementwise",
+        "x limited to [min, max]; either bound may be None, a number or a tensor",
+    ),
+    _op(
+        "where",
+        (_p("condition"), _p("input"), _p("other")),
+        "elementwise",
+        "input where the boolean condition holds, else other (broadcasting)",
+        method=False,
+    ),
     # Reductions
-    OpSpec("sum", _REDUCE, Category.TENSOR, "sum over dim (an int, a tuple, or None for all)"),
-    OpSpec("mean", _REDUCE, Category.TENSOR, "mean over dim (an int, a tuple, or None for all)"),
-    # Linear algebra and shapes
-    OpSpec(
+    _op("sum", _REDUCE, "reduction", "sum over dim (an int, a tuple, or None for all)"),
+    _op("mean", _REDUCE, "reduction", "mean over dim (an int, a tuple, or None for all)"),
+    _op(
+        "max",
+        _REDUCE,
+        "reduction",
+        "dim=None: the largest element (a tensor); with an int dim: a tuple (values, indices)",
+    ),
+    _op(
+        "min",
+        _REDUCE,
+        "reduction",
+        "dim=None: the smallest element (a tensor); with an int dim: a tuple (values, indices)",
+    ),
+    _op("amax", _REDUCE, "reduction", "largest values over dim (an int, a tuple, or None)"),
+    _op("amin", _REDUCE, "reduction", "smallest values over dim (an int, a tuple, or None)"),
+    _op("prod", _REDUCE, "reduction", "product over dim (an int, or None for all)"),
+    _op(
+        "var",
+        _CORRECTED,
+        "reduction",
+        "variance over dim: sum((x - mean)^2) / (N - correction)",
+    ),
+    _op(
+        "std",
+        _CORRECTED,
+        "reduction",
+        "standard deviation: sqrt(var(x, dim, correction))",
+    ),
+    _op(
+        "norm",
+        (_p("input"), _p("p", 2), _p("dim", None), _p("keepdim", False)),
+        "reduction",
+        "vector p-norm over dim (None: all elements): sum(|x|^p)^(1/p)",
+    ),
+    _op(
+        "logsumexp",
+        (_p("input"), _p("dim"), _p("keepdim", False)),
+        "reduction",
+        "log(sum(exp(x))) over dim (an int or a tuple), computed stably",
+    ),
+    _op("softmax", (_p("input"), _p("dim")), "reduction", "exp(x) / sum(exp(x)) along dim"),
+    _op("log_softmax", (_p("input"), _p("dim")), "reduction", "log(softmax(x, dim))"),
+    # Indexing
+    _op(
+        "gather",
+        (_p("input"), _p("dim"), _p("index")),
+        "indexing",
+        "out[i][j] = input[i][index[i][j]] (dim=1); index an integer tensor",
+    ),
+    _op(
+        "index_select",
+        (_p("input"), _p("dim"), _p("index")),
+        "indexing",
+        "the entries of input at a 1-d integer index along dim",
+    ),
+    _op(
+        "scatter",
+        (_p("input"), _p("dim"), _p("index"), _p("src")),
+        "indexing",
+        "a copy of input with src written at index along dim (src a tensor or a number)",
+    ),
+    _op(
+        "index_add",
+        (_p("input"), _p("dim"), _p("index"), _p("source")),
+        "indexing",
+        "a copy of input with source's slices added at a 1-d index along dim;"
+        " duplicates accumulate",
+    ),
+    _op(
+        "masked_fill",
+        (_p("input"), _p("mask"), _p("value")),
+        "indexing",
+        "a copy of input with value where the boolean mask holds",
+    ),
+    _op(
+        "embedding",
+        (_p("input"), _p("weight")),
+        "indexing",
+        "torch.nn.functional.embedding: the rows of weight at the integer tensor input",
+        method=False,
+    ),
+    # Shapes and views
+    _op(
         "cat",
         (_p("tensors"), _p("dim", 0)),
-        Category.TENSOR,
+        "shape",
         "join a list of tensors along an existing dim",
         method=False,
     ),
-    OpSpec(
+    _op(
         "stack",
         (_p("tensors"), _p("dim", 0)),
-        Category.TENSOR,
+        "shape",
         "join a list of tensors along a new dim",
         method=False,
     ),
-    OpSpec(
+    _op(
         "reshape",
         (_p("input"), _p("shape", variadic=True)),
-        Category.TENSOR,
+        "shape",
         "same elements, new shape: reshape(x, (2, 3)) or x.reshape(2, 3)",
     ),
-    OpSpec(
+    _op(
+        "view",
+        (_p("input"), _p("shape", variadic=True)),
+        "shape",
+        "a view with a new shape, sharing storage: x.view(2, 3)",
+        function=False,
+    ),
+    _op(
+        "expand",
+        (_p("input"), _p("sizes", variadic=True)),
+        "shape",
+        "a broadcast view; size -1 keeps a dim: x.expand(2, 3)",
+        function=False,
+    ),
+    _op(
+        "unsqueeze",
+        (_p("input"), _p("dim")),
+        "shape",
+        "a view with a new dim of size 1 at dim",
+    ),
+    _op(
+        "squeeze",
+        (_p("input"), _p("dim", None)),
+        "shape",
+        "a view without dims of size 1 (all, or those of dim; a dim of another size stays)",
+    ),
+    _op(
+        "permute",
+        (_p("input"), _p("dims", variadic=True)),
+        "shape",
+        "a view with the dims reordered: x.permute(1, 0)",
+    ),
+    _op(
+        "flatten",
+        (_p("input"), _p("start_dim", 0), _p("end_dim", -1)),
+        "shape",
+        "dims start_dim..end_dim merged into one (a 0-d tensor becomes shape (1,))",
+    ),
+    _op(
         "transpose",
         (_p("input"), _p("dim0"), _p("dim1")),
-        Category.TENSOR,
+        "shape",
         "swap two dims",
     ),
-    OpSpec(
+    _op(
         "T",
         _X,
-        Category.TENSOR,
+        "shape",
         "x.T: the dims of a tensor of at most 2 dims reversed",
         function=False,
         method=False,
         operator="a.T",
     ),
-    # Creation
-    OpSpec(
-        "ones_like", _X, Category.TENSOR, "ones of x's shape and dtype, no history", method=False
-    ),
-    OpSpec(
-        "zeros_like", _X, Category.TENSOR, "zeros of x's shape and dtype, no history", method=False
-    ),
-    OpSpec(
+    _op("clone", _X, "shape", "a copy with its own storage; gradients flow through"),
+    # Dtype
+    _op("double", _X, "dtype", "a float64 copy (differentiable cast)", function=False),
+    _op("float", _X, "dtype", "a float32 copy (differentiable cast)", function=False),
+    _op("long", _X, "dtype", "an int64 copy (rounds toward zero; no gradient)", function=False),
+    # Constants
+    _op("ones_like", _X, "creation", "ones of x's shape and dtype, no history", method=False),
+    _op("zeros_like", _X, "creation", "zeros of x's shape and dtype, no history", method=False),
+    _op(
         "full_like",
         (_p("input"), _p("fill_value")),
-        Category.TENSOR,
+        "creation",
         "fill_value in x's shape and dtype, no history",
         method=False,
     ),
-    OpSpec(
+    _creation(
         "tensor",
-        (_p("data"), _p("requires_grad", False)),
-        Category.CREATION,
-        "a new leaf from a literal number or nested list, in the case's dtype",
-        method=False,
+        (_p("data"), _RG),
+        "a new leaf from a literal number or nested list, in the case's dtype"
+        " (a list of only True/False gives a boolean mask)",
     ),
+    _creation(
+        "ones",
+        (_p("shape", variadic=True), _RG),
+        "a leaf of ones in the case's dtype: ones(2, 3) or ones((2, 3))",
+    ),
+    _creation(
+        "zeros",
+        (_p("shape", variadic=True), _RG),
+        "a leaf of zeros in the case's dtype: zeros(2, 3) or zeros((2, 3))",
+    ),
+    _creation(
+        "full",
+        (_p("shape"), _p("fill_value"), _RG),
+        "a leaf of fill_value in the case's dtype: full((2, 3), 7.0)",
+    ),
+    _creation("arange", (_p("end"), _RG), "0, 1, ..., end - 1 in the case's dtype"),
+    _creation("eye", (_p("n"), _RG), "the n x n identity in the case's dtype"),
+    # In-place (each returns its input)
+    _inplace("add_", _XY, "x += other"),
+    _inplace("sub_", _XY, "x -= other"),
+    _inplace("mul_", _XY, "x *= other"),
+    _inplace("div_", _XY, "x /= other"),
+    _inplace("exp_", _X, "x = exp(x)"),
+    _inplace("zero_", _X, "x = 0"),
+    _inplace("fill_", (_p("input"), _p("value")), "every element of x set to value"),
+    _inplace("clamp_", _CLAMP, "x = clamp(x, min, max)"),
+    _inplace("copy_", (_p("input"), _p("src")), "src's values written into x (broadcasting)"),
     # Autograd
-    OpSpec(
+    _autograd(
         "grad",
         (
             _p("outputs"),
@@ -169,15 +407,17 @@ _SPECS: tuple[OpSpec, ...] = (
             _p("grad_outputs", None),
             _p("retain_graph", None),
             _p("create_graph", False),
-            _p("allow_unused", False),
+            _p("allow_unused", None),
             _p("only_inputs", True),
+            _p("materialize_grads", False),
         ),
-        Category.AUTOGRAD,
         "a tuple of the sums of vector-Jacobian products of outputs w.r.t. each input;"
-        " accumulates nothing; only_inputs is accepted and ignored (deprecated in torch)",
+        " accumulates nothing; only_inputs is accepted and ignored (deprecated in torch);"
+        " allow_unused=None means materialize_grads; materialize_grads=True gives zeros"
+        " instead of None for unused inputs",
         method=False,
     ),
-    OpSpec(
+    _autograd(
         "backward",
         (
             _p("tensors"),
@@ -186,52 +426,113 @@ _SPECS: tuple[OpSpec, ...] = (
             _p("create_graph", False),
             _p("inputs", None),
         ),
-        Category.AUTOGRAD,
         "accumulate vector-Jacobian products into the leaves' .grad;"
-        " as a method: t.backward(gradient=None, retain_graph=None, create_graph=False, inputs=None)",
+        " as a method: t.backward(gradient=None, retain_graph=None, create_graph=False,"
+        " inputs=None)",
+        capability="backward",
     ),
-    OpSpec("detach", _X, Category.AUTOGRAD, "the same values, cut from the graph", method=True),
-    OpSpec(
+    _autograd("detach", _X, "the same values, cut from the graph", capability="detach"),
+    _autograd(
         "requires_grad_",
         (_p("input"), _p("requires_grad", True)),
-        Category.AUTOGRAD,
         "set requires_grad on a leaf in place; returns it",
         function=False,
+        capability="requires-grad-flag",
     ),
-    OpSpec(
+    _autograd(
         "retain_grad",
         _X,
-        Category.AUTOGRAD,
         "make a non-leaf keep its .grad",
         function=False,
+        capability="retain-grad",
     ),
-    OpSpec(
-        "get_grad", _X, Category.AUTOGRAD, "t.grad", function=False, method=False, operator="a.grad"
+    _autograd(
+        "register_hook",
+        (_p("input"), _p("hook")),
+        "call hook (a one-parameter lambda) on the gradient w.r.t. the tensor; a non-None"
+        " result replaces the gradient; returns a handle",
+        function=False,
+        capability="hooks",
     ),
-    OpSpec(
+    _autograd(
+        "remove",
+        (_p("handle"),),
+        "h.remove(): unregister the hook of the handle h",
+        function=False,
+        capability="hooks",
+    ),
+    _autograd(
+        "get_grad",
+        _X,
+        "t.grad",
+        function=False,
+        method=False,
+        operator="a.grad",
+        capability="grad-accumulation",
+    ),
+    _autograd(
         "zero_grad",
         _X,
-        Category.AUTOGRAD,
         "t.grad.zero_(): zero the accumulated gradient in place",
         function=False,
         method=False,
         operator="a.grad.zero_()",
+        capability="grad-accumulation",
     ),
-    OpSpec(
+    _autograd(
         "clear_grad",
         _X,
-        Category.AUTOGRAD,
         "t.grad = None",
         function=False,
         method=False,
         operator="a.grad = None",
+        capability="grad-accumulation",
     ),
 )
 
 OPS: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
 
-# `with MODE():` blocks: the name and whether it switches gradient recording on.
-GRAD_MODES: dict[str, bool | None] = {"no_grad": False, "enable_grad": True}
+
+@dataclass(frozen=True)
+class GradModeSpec:
+    """A ``with MODE(...):`` block: its name, argument and the backend mode it enters."""
+
+    name: str
+    enabled: bool | None  # whether it records gradients; None: given by its one bool argument
+    capability: str
+    doc: str
+
+    def signature(self) -> str:
+        return f"{self.name}(mode)" if self.enabled is None else f"{self.name}()"
+
+
+GRAD_MODES: dict[str, GradModeSpec] = {
+    spec.name: spec
+    for spec in (
+        GradModeSpec("no_grad", False, "grad-mode", "operations inside record no graph"),
+        GradModeSpec("enable_grad", True, "grad-mode", "recording on again (inside no_grad)"),
+        GradModeSpec(
+            "set_grad_enabled",
+            None,
+            "grad-mode",
+            "no_grad for False, enable_grad for True; mode must be the constant True or False",
+        ),
+        GradModeSpec(
+            "inference_mode",
+            False,
+            "inference-mode",
+            "no graph, and the tensors made inside are inference tensors",
+        ),
+    )
+}
+
+
+def backend_grad_mode(name: str, enabled: bool | None) -> str:
+    """The mode name ``Backend.grad_mode`` receives: set_grad_enabled becomes one of the others."""
+    if name == "set_grad_enabled":
+        return "enable_grad" if enabled else "no_grad"
+    return name
+
 
 BINARY_OPERATORS = {
     "Add": "add",
@@ -253,3 +554,132 @@ def function_names() -> frozenset[str]:
 
 def method_names() -> frozenset[str]:
     return frozenset(name for name, spec in OPS.items() if spec.method)
+
+
+# Documentation ------------------------------------------------------------
+
+_GROUP_ORDER = (
+    "arithmetic",
+    "comparison",
+    "elementwise",
+    "reduction",
+    "indexing",
+    "shape",
+    "dtype",
+    "creation",
+    "in-place",
+    "autograd",
+)
+
+_STATEMENTS: tuple[tuple[str, str, str, str], ...] = (
+    ("`y = expr`", "assignment", "binds a name to the value of an expression", ""),
+    (
+        "`v, i = expr`",
+        "unpacking",
+        "binds names to the items of a tuple, e.g. `gx, gy = grad(z, [x, y])`",
+        "",
+    ),
+    ("`y.backward()`", "call", "an expression statement must be a call", ""),
+    ("`x[index] = v`", "index assignment", "the operation setitem", "in-place"),
+    ("`x.grad = None`", "clear .grad", "the operation clear_grad", "grad-accumulation"),
+    ("`x.grad.zero_()`", "zero .grad", "the operation zero_grad", "grad-accumulation"),
+    (
+        "`with no_grad():` / `with enable_grad():`",
+        "grad-mode block",
+        "the indented statements run in that mode; blocks nest",
+        "grad-mode",
+    ),
+    (
+        "`with set_grad_enabled(False):`",
+        "grad-mode block",
+        "the argument must be the constant True or False: the backend enters"
+        " enable_grad or no_grad",
+        "grad-mode",
+    ),
+    (
+        "`with inference_mode():`",
+        "grad-mode block",
+        "the indented statements run in inference mode",
+        "inference-mode",
+    ),
+    (
+        "`h = x.register_hook(lambda g: g * 2)`",
+        "hook",
+        "a lambda of one parameter and one expression, allowed only as the argument of"
+        " register_hook; its parameter is a name only inside its body, which may use"
+        " every name assigned so far; returns a handle, `h.remove()` unregisters it",
+        "hooks",
+    ),
+)
+
+
+def _forms(spec: OpSpec) -> str:
+    forms = []
+    if spec.function:
+        forms.append("function")
+    if spec.method:
+        forms.append("method")
+    if spec.operator is not None:
+        forms.append(f"operator `{spec.operator}`")
+    return ", ".join(forms)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_vocabulary_markdown() -> str:
+    """The text of docs/vocabulary.md, rendered from the tables of this module."""
+    lines = [
+        "# The step language's vocabulary",
+        "",
+        "<!-- Rendered by conformance.language.vocabulary.render_vocabulary_markdown();"
+        " a test keeps this file equal to it. -->",
+        "",
+        "Steps are Python statements restricted to this vocabulary; anything else is a load"
+        " error naming its line and column. Every call is bound to its signature when the case"
+        " loads: arguments may be given by position or by keyword, an unknown keyword is an"
+        " error, and the backend receives the arguments in signature order with the defaults"
+        " filled in (`Backend.op(name, *args)` for the operations, Backend methods for"
+        " autograd, `Backend.tensor` for the constants). A variadic parameter (`*shape`) takes"
+        " the remaining positional arguments or one tuple: `x.reshape(2, 3)` or"
+        " `x.reshape((2, 3))`. Constants are literal numbers, True, False and None; constants"
+        " made by the creation functions take the case's floating dtype and do not require"
+        " grad unless `requires_grad=True` is passed.",
+        "",
+        "## Operations",
+        "",
+        "| name | forms | signature | category | meaning | capability |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for group in _GROUP_ORDER:
+        for spec in _SPECS:
+            if spec.group != group:
+                continue
+            lines.append(
+                f"| `{spec.name}` | {_forms(spec)} | `{spec.signature()}` | {spec.group}"
+                f" | {_cell(spec.doc)} | {spec.capability or ''} |"
+            )
+    for mode in GRAD_MODES.values():
+        lines.append(
+            f"| `{mode.name}` | `with` block | `{mode.signature()}` | grad mode"
+            f" | {_cell(mode.doc)} | {mode.capability} |"
+        )
+    lines += [
+        "",
+        "## Statements",
+        "",
+        "| form | kind | meaning | capability |",
+        "| --- | --- | --- | --- |",
+    ]
+    for form, kind, meaning, capability in _STATEMENTS:
+        lines.append(f"| {form} | {kind} | {_cell(meaning)} | {capability} |")
+    lines += [
+        "",
+        "Attributes read are only `.T` and `.grad`. Nothing else of Python is part of the"
+        " language: no imports, loops, conditionals, function definitions, comprehensions,"
+        " strings or names starting with `_`, and a lambda anywhere but as the argument of"
+        " `register_hook`.",
+        "",
+    ]
+    return "\n".join(lines)
