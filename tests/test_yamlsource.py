@@ -1,0 +1,111 @@
+"""The YAML layer: safe parsing, duplicate keys rejected, and lines kept for every key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conformance.errors import CaseFileError
+from conformance.yamlsource import LocatedDict, LocatedList, LocatedStr, load_yaml
+
+WriteCases = Callable[..., Path]
+
+
+def test_lines_of_keys_values_and_items(write_cases: WriteCases) -> None:
+    path = write_cases(
+        """\
+        top: 1
+        nested:
+          a: x
+          b:
+            - 10
+            - 20
+        text: |
+          line one
+          line two
+        """,
+    )
+    document = load_yaml(path, "doc.yaml")
+    assert isinstance(document, LocatedDict)
+    assert document.line == 1
+    assert document.key_lines == {"top": 1, "nested": 2, "text": 7}
+    nested = document["nested"]
+    assert isinstance(nested, LocatedDict)
+    assert nested.key_lines == {"a": 3, "b": 4}
+    items = nested["b"]
+    assert isinstance(items, LocatedList)
+    assert items == [10, 20]
+    assert items.item_lines == [5, 6]
+    text = document["text"]
+    assert isinstance(text, LocatedStr)
+    assert text == "line one\nline two\n"
+    assert text.style == "|"
+    assert text.line == 7
+
+
+def test_duplicate_key_names_both_lines(write_cases: WriteCases) -> None:
+    path = write_cases(
+        """\
+        cases:
+          - id: a
+            kind: math
+            steps: y = x
+            kind: semantics
+        """,
+    )
+    with pytest.raises(CaseFileError) as info:
+        load_yaml(path, "dup.yaml")
+    error = info.value
+    assert error.location.path == "dup.yaml"
+    assert error.location.line == 5
+    assert "duplicate key 'kind'" in str(error)
+    assert "first at line 3" in str(error)
+    assert str(error).startswith("dup.yaml:5:")
+
+
+def test_duplicate_top_level_key(write_cases: WriteCases) -> None:
+    path = write_cases('schema_version: "1.0"\nschema_version: "1.1"\n')
+    with pytest.raises(CaseFileError, match=r"^d\.yaml:2:1: duplicate key 'schema_version'"):
+        load_yaml(path, "d.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a: 1\nb: [1, 2\nc: 3\n", 3),  # unclosed flow sequence, noticed on the next line
+        ("a: 1\n  b: 2\n", 2),  # a mapping value where none may start
+        ("a: 'unterminated\n", 2),  # the scanner reaches the end of the file
+        ("a:\n\t- 1\n", 2),  # a tab as indentation
+    ],
+)
+def test_syntax_error_is_located(tmp_path: Path, text: str, line: int) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CaseFileError) as info:
+        load_yaml(path, "bad.yaml")
+    assert info.value.location.line == line
+    assert str(info.value).startswith(f"bad.yaml:{line}:")
+    assert "YAML syntax" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: !!python/object/apply:os.system ['echo unsafe']\n",
+        "a: !!python/name:os.system\n",
+    ],
+)
+def test_python_tags_are_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "unsafe.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CaseFileError) as info:
+        load_yaml(path, "unsafe.yaml")
+    assert info.value.location.line == 1
+
+
+def test_non_string_keys_become_strings(write_cases: WriteCases) -> None:
+    path = write_cases("1: one\ntrue: yes\n")
+    document = load_yaml(path, "keys.yaml")
+    assert set(document) == {"1", "True"}
