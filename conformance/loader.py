@@ -75,15 +75,12 @@ def _case_id_at(document: Any, path: Sequence[Any]) -> str | None:
 
 
 def _describe(error: ValidationError, document: Any, display: str) -> tuple[int, str]:
+    """The line and message of one violation: ``file:line: case 'id': key k: problem``."""
     path = list(error.absolute_path)
     line = _line_of(document, path)
-    key = (
-        ".".join(str(part) for part in path[2:] if not isinstance(part, int))
-        if path[:1] == ["cases"]
-        else ""
-    )
-    if not key:
-        key = ".".join(str(part) for part in path) or "(file)"
+    in_case = path[:1] == ["cases"] and len(path) >= 2
+    parts = path[2:] if in_case else path
+    key = ".".join(str(part) for part in parts if not isinstance(part, int))
     message = error.message
     if error.validator == "additionalProperties" and isinstance(error.instance, LocatedDict):
         schema = error.schema if isinstance(error.schema, dict) else {}
@@ -92,7 +89,7 @@ def _describe(error: ValidationError, document: Any, display: str) -> tuple[int,
             unknown = [name for name in error.instance if name not in allowed]
             if unknown:
                 line = error.instance.key_lines.get(unknown[0], line)
-                key = f"{key}.{unknown[0]}" if key != "(file)" else unknown[0]
+                key = f"{key}.{unknown[0]}" if key else unknown[0]
                 message = f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
     elif error.context:
         deepest = best_match(error.context)
@@ -101,19 +98,23 @@ def _describe(error: ValidationError, document: Any, display: str) -> tuple[int,
         message = message[:297] + "..."
     case_id = _case_id_at(document, path)
     who = f"case {case_id!r}: " if case_id else ""
-    return line, f"{display}:{line}: {who}key {key}: {message}"
+    return (
+        line,
+        f"{display}:{line}: {who}key {key or '(case)' if in_case else key or '(file)'}: {message}",
+    )
 
 
 def _schema_errors(document: Any, display: str) -> None:
-    errors = sorted(
-        _validator().iter_errors(document), key=lambda e: _line_of(document, list(e.absolute_path))
+    described = sorted(
+        (_describe(error, document, display) for error in _validator().iter_errors(document)),
+        key=lambda item: item[0],
     )
-    if not errors:
+    if not described:
         return
-    described = [_describe(error, document, display) for error in errors]
     first_line = described[0][0]
     lines = "\n".join(text for _, text in described)
-    summary = f"{len(errors)} schema violation{'s' if len(errors) != 1 else ''}"
+    count = len(described)
+    summary = f"{count} schema violation{'s' if count != 1 else ''}"
     raise CaseFileError(Location(display, first_line), f"{summary}:\n{lines}")
 
 

@@ -9,7 +9,7 @@ an author wrote.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -38,7 +38,16 @@ class LocatedStr(str):
     style: str | None
 
 
-class _LocatingLoader(yaml.SafeLoader):
+# libyaml's parser (when PyYAML was built with it) is several times faster and
+# still records marks; the constructors, which are what keeps loading safe, are
+# the same Python SafeConstructor either way.
+if TYPE_CHECKING:
+    _SafeBase = yaml.SafeLoader
+else:
+    _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LocatingLoader(_SafeBase):
     path: str
 
     def construct_mapping(  # type: ignore[override]
