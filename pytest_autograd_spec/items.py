@@ -37,6 +37,11 @@ class CaseFileCollector(pytest.File):
             yield item
 
 
+def _skip(reason: str) -> BaseException:
+    """A skip reported at the case's YAML line (``-rs``), not at this module's."""
+    return pytest.skip.Exception(reason, _use_item_location=True)
+
+
 class CaseFailure(Exception):
     def __init__(self, verdict: Verdict) -> None:
         self.verdict = verdict
@@ -57,14 +62,14 @@ class CaseItem(pytest.Item):
         assert spec is not None
         reason = skip_reason(self.case, spec.backend, spec.options)
         if reason:
-            pytest.skip(reason)
+            raise _skip(reason)
 
     def runtest(self) -> None:
         spec = spec_of(self.config)
         assert spec is not None
         self.verdict = run_case(self.case, spec.backend, spec.options)
         if self.verdict.outcome is Outcome.SKIPPED:
-            pytest.skip(self.verdict.reason)
+            raise _skip(self.verdict.reason)
         if self.verdict.outcome is Outcome.FAILED:
             raise CaseFailure(self.verdict)
 

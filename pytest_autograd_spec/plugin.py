@@ -18,7 +18,7 @@ import pytest
 
 from conformance import SCHEMA_VERSION
 from conformance.capabilities import CAPABILITIES
-from conformance.errors import BackendConfigError
+from conformance.errors import BackendConfigError, CaseFileError
 from conformance.knownfail import KnownList, KnownListError, load_known_list
 from conformance.loader import bundled_cases_dir, iter_case_paths
 from conformance.model import KINDS
@@ -236,6 +236,9 @@ def pytest_runtest_makereport(
         setattr(report, REPORT_ATTRIBUTE, case_payload(item.case, item.verdict, item.listed_reason))
     elif isinstance(item, CaseFileErrorItem):
         setattr(report, FILE_ERROR_ATTRIBUTE, str(item.error))
+        if call.excinfo is not None and isinstance(call.excinfo.value, CaseFileError):
+            # pytest shows a setup error with its traceback; the located message is the whole story.
+            report.longrepr = item.repr_failure(call.excinfo)
     return report
 
 
