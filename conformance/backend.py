@@ -37,6 +37,11 @@ class Backend(ABC):
     #: Conventions the engine follows where several are legitimate, e.g.
     #: {"subgradient": "torch"}; a case pinning another value is skipped.
     conventions: ClassVar[Mapping[str, str]] = {}
+    #: Whether the engine promises torch's own details too: exception classes
+    #: and messages, grad_fn names, torch's accidents (torch-detail cases). A
+    #: PyTorch device backend may; then the spec checks them unless the run
+    #: asks for the portable spec only (--autograd-portable).
+    torch_details: ClassVar[bool] = False
     #: The step language's operations: name -> callable(*args) in the
     #: argument order of the vocabulary (docs/case-format.md).
     OPS: ClassVar[Mapping[str, Callable[..., Any]]] = {}

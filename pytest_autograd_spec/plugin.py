@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from conformance import SCHEMA_VERSION
+from conformance.backend import Backend
 from conformance.capabilities import CAPABILITIES
 from conformance.errors import BackendConfigError, CaseFileError
 from conformance.knownfail import KnownList, KnownListError, load_known_list
@@ -81,10 +82,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=None,
         help="also check torch details: exception types and messages, grad_fn names,"
-        " torch-detail cases",
+        " torch-detail cases (the default for backends that promise them, such as torch)",
+    )
+    group.addoption(
+        "--autograd-portable",
+        dest="autograd_strict",
+        action="store_false",
+        help="check only the portable spec, even on a backend that promises torch details",
     )
     parser.addini(
-        "autograd_strict", "check torch details (see --autograd-strict)", type="bool", default=False
+        "autograd_strict",
+        "true: check torch details; false: the portable spec only; unset: the backend's default",
+        type="bool",
+        default=None,
     )
     repeatable = [
         ("cases", "extra case files or folders, run besides the bundled spec"),
@@ -152,6 +162,17 @@ def _create_backend(spec: str, device: str) -> Any:
         raise pytest.UsageError(str(exc)) from None
 
 
+def _strictness(config: pytest.Config, backend: Backend) -> bool:
+    """The command line wins, then the ini file, then what the backend promises."""
+    option = config.getoption("autograd_strict")
+    if option is not None:
+        return bool(option)
+    ini = config.getini("autograd_strict")
+    if ini is not None:
+        return bool(ini)
+    return bool(backend.torch_details)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     spec = _setting(config, "autograd_backend")
     if not spec:
@@ -162,11 +183,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"--autograd-dtype must be one of {', '.join(DTYPES)}, not {dtype!r}"
         )
-    strict_option = config.getoption("autograd_strict")
-    strict = (
-        bool(config.getini("autograd_strict")) if strict_option is None else bool(strict_option)
-    )
     backend = _create_backend(spec, device)
+    strict = _strictness(config, backend)
     if dtype == "float64" and "float64" not in backend.capabilities:
         raise pytest.UsageError(
             f"--autograd-dtype=float64: backend {backend.name!r} does not declare the float64"

@@ -185,7 +185,12 @@ def test_without_backend_cases_option_alone_does_nothing(pytester: pytest.Pytest
 def test_options_are_listed_in_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(
-        ["*--autograd-backend*", "*--autograd-cases*", "*--autograd-strict*"]
+        [
+            "*--autograd-backend*",
+            "*--autograd-strict*",
+            "*--autograd-portable*",
+            "*--autograd-cases*",
+        ]
     )
 
 
@@ -197,7 +202,7 @@ def test_header_names_backend_and_settings(probe: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             f"autograd-spec: backend torch {torch.__version__} (torch), device cpu,"
-            " dtype float32, strict off, schema 1.0",
+            " dtype float32, strict on, schema 1.0",
             "autograd-spec: capabilities *backward*higher-order*",
         ]
     )
@@ -441,7 +446,8 @@ def test_terminal_summary_by_capability(pytester: pytest.Pytester) -> None:
 
 def test_strict_mode(pytester: pytest.Pytester) -> None:
     write(pytester, "spec/errors/plugprobe-strict.yaml", STRICT_ONLY)
-    lenient = run_spec(pytester, "--autograd-cases=spec", "-k", "plugprobe", "-rs")
+    portable = ("--autograd-cases=spec", "-k", "plugprobe", "-rs", "--autograd-portable")
+    lenient = run_spec(pytester, *portable)
     lenient.assert_outcomes(passed=1, skipped=1)
     lenient.stdout.fnmatch_lines(["SKIPPED*torch-detail case*strict*"])
     strict = run_spec(pytester, "--autograd-cases=spec", "-k", "plugprobe", "--autograd-strict")
@@ -449,9 +455,14 @@ def test_strict_mode(pytester: pytest.Pytester) -> None:
     strict.stdout.fnmatch_lines(
         ["*exception type (strict): expected ValueError, got RuntimeError*"]
     )
-    pytester.makeini("[pytest]\nautograd_strict = true\n")
+    # torch promises its own details, so strict is its default.
+    by_default = run_spec(pytester, "--autograd-cases=spec", "-k", "plugprobe")
+    by_default.assert_outcomes(passed=1, failed=1)
+    pytester.makeini("[pytest]\nautograd_strict = false\n")
     from_ini = run_spec(pytester, "--autograd-cases=spec", "-k", "plugprobe")
-    from_ini.assert_outcomes(passed=1, failed=1)
+    from_ini.assert_outcomes(passed=1, skipped=1)
+    overridden = run_spec(pytester, "--autograd-cases=spec", "-k", "plugprobe", "--autograd-strict")
+    overridden.assert_outcomes(passed=1, failed=1)
 
 
 def test_skip_by_capability(probe: pytest.Pytester) -> None:

@@ -37,6 +37,7 @@ def test_the_report_follows_its_schema_and_says_what_ran(sample: pytest.Pytester
         "out/run.json",
         "--autograd-xfails=xfails.yaml",
         "--autograd-dtype=float64",
+        "--autograd-portable",
     )
     jsonschema.validate(data, report_schema())
     assert {k: data[k] for k in ("backend", "backend_version", "device", "dtype", "strict")} == {

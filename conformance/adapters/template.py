@@ -35,8 +35,11 @@ class TemplateBackend(Backend):
     #: Where several conventions are legitimate, the one your engine follows,
     #: e.g. {"subgradient": "torch"}; cases pinning another one are skipped.
     conventions: ClassVar[Mapping[str, str]] = {}
+    #: True only if the engine promises torch's own exception classes, messages
+    #: and grad_fn names (a PyTorch device backend): strict mode becomes the default.
+    torch_details: ClassVar[bool] = False
     #: The step language's operations, called with the vocabulary's arguments
-    #: (see ``python -m conformance coverage`` and docs/case-format.md), e.g.
+    #: (docs/vocabulary.md lists them with their signatures), e.g.
     #: "add": lambda a, b: a + b, "sum": lambda x, dim, keepdim: myengine.sum(x, dim, keepdim).
     #: An operation missing here skips the cases that use it.
     OPS: ClassVar[Mapping[str, Callable[..., Any]]] = {}

@@ -58,6 +58,7 @@ def _embedding(index: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 class TorchBackend(Backend):
     name = "torch"
+    torch_details = True  # the reference: torch's details are its own
     capabilities = frozenset(CAPABILITIES)
     conventions: ClassVar[Mapping[str, str]] = {
         "subgradient": "torch",
