@@ -154,3 +154,63 @@ def test_strict_mode_does_not_hide_a_break(documents: list[tuple[str, Case]]) ->
         if run_case(case, backend, strict).outcome is Outcome.FAILED
     }
     assert EXPECTED_FAILURES[NeverFreesGraph] <= failed
+
+
+# Beyond the documents --------------------------------------------------------
+
+# For each break, the topics whose cases are about it: each must fail there.
+TOPICS_THAT_CATCH: dict[type[Backend], dict[str, str]] = {
+    # .grad overwritten instead of added: a second backward must add.
+    OverwritesGrad: {"accumulation": "two-backwards-accumulate"},
+    # create_graph dropped: every second derivative and flag of create_graph.
+    IgnoresCreateGraph: {
+        "higher-order": "with-create-graph-history",
+        "ops": "exp-second-derivative",
+        "vjp": "double-vjp-gives-jvp",
+    },
+    # grad_fn reported on everything: leaves, detached and no_grad results.
+    GradFnEverywhere: {
+        "leaf": "created-requires-grad",
+        "grad-modes": "detach-result-has-no-history",
+        "higher-order": "without-create-graph-no-history",
+    },
+    # The graph kept after backward: the second pass must raise.
+    NeverFreesGraph: {"graph-lifetime": "second-backward-error"},
+}
+
+
+@pytest.fixture(scope="module")
+def topic_cases() -> list[Case]:
+    root = bundled_cases_dir()
+    cases = [
+        case
+        for path in iter_case_paths(root)
+        if path.parent.name != "documents"
+        for case in load_case_file(path, display=path.relative_to(root).as_posix()).cases
+    ]
+    assert len(cases) > 100
+    return cases
+
+
+@pytest.mark.parametrize("adapter", list(TOPICS_THAT_CATCH), ids=lambda cls: cls.__name__)
+def test_broken_adapter_fails_the_topics_about_its_break(
+    adapter: type[Backend], topic_cases: list[Case]
+) -> None:
+    backend = adapter()
+    failed = {
+        (case.topic, case.id)
+        for case in topic_cases
+        if run_case(case, backend, RunOptions()).outcome is Outcome.FAILED
+    }
+    for topic, case_id in TOPICS_THAT_CATCH[adapter].items():
+        assert (topic, case_id) in failed, f"{adapter.__name__} passes {topic}::{case_id}"
+
+
+def test_reference_backend_passes_the_topics(topic_cases: list[Case]) -> None:
+    backend = TorchBackend()
+    failed = [
+        f"{case.path}::{case.id}"
+        for case in topic_cases
+        if run_case(case, backend, RunOptions(strict=True)).outcome is Outcome.FAILED
+    ]
+    assert failed == []
