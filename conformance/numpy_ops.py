@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from conformance.operators import PYTHON_OPERATORS
+
 Array = np.ndarray
 Dim = int | tuple[int, ...] | list[int] | None
 
@@ -177,10 +179,6 @@ def _flatten(x: Array, start_dim: int, end_dim: int) -> Array:
     return np.reshape(x, (*x.shape[:start], -1, *x.shape[end + 1 :]))
 
 
-def _setitem(x: Array, index: Any, value: Any) -> None:
-    x[index] = value
-
-
 def _inplace(function: Callable[..., Any]) -> Callable[..., Any]:
     def apply(x: Array, *args: Any) -> Array:
         x[...] = function(x, *args)
@@ -195,21 +193,7 @@ def _tensor(data: Any, requires_grad: bool) -> Array:
 
 
 NUMPY_OPS: dict[str, Callable[..., Any]] = {
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "div": operator.truediv,
-    "pow": operator.pow,
-    "matmul": operator.matmul,
-    "neg": operator.neg,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
-    "eq": operator.eq,
-    "ne": operator.ne,
-    "getitem": operator.getitem,
-    "setitem": _setitem,
+    **PYTHON_OPERATORS,
     # Elementwise
     "exp": np.exp,
     "log": np.log,

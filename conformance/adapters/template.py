@@ -42,6 +42,8 @@ class TemplateBackend(Backend):
     #: (docs/vocabulary.md lists them with their signatures), e.g.
     #: "add": lambda a, b: a + b, "sum": lambda x, dim, keepdim: myengine.sum(x, dim, keepdim).
     #: An operation missing here skips the cases that use it.
+    #: conformance.operators.PYTHON_OPERATORS covers + - * / ** @, comparisons
+    #: and indexing for tensors that overload Python's operators.
     OPS: ClassVar[Mapping[str, Callable[..., Any]]] = {}
 
     def __init__(self, device: str = "cpu") -> None:

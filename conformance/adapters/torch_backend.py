@@ -7,7 +7,6 @@ it does not have.
 
 from __future__ import annotations
 
-import operator
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -18,10 +17,7 @@ import torch
 
 from conformance.backend import Backend
 from conformance.capabilities import CAPABILITIES
-
-
-def _setitem(tensor: torch.Tensor, index: Any, value: Any) -> None:
-    tensor[index] = value
+from conformance.operators import PYTHON_OPERATORS
 
 
 def _extremum(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,21 +62,7 @@ class TorchBackend(Backend):
     }
 
     OPS: ClassVar[Mapping[str, Callable[..., Any]]] = {
-        "add": operator.add,
-        "sub": operator.sub,
-        "mul": operator.mul,
-        "div": operator.truediv,
-        "pow": operator.pow,
-        "matmul": operator.matmul,
-        "neg": operator.neg,
-        "lt": operator.lt,
-        "le": operator.le,
-        "gt": operator.gt,
-        "ge": operator.ge,
-        "eq": operator.eq,
-        "ne": operator.ne,
-        "getitem": operator.getitem,
-        "setitem": _setitem,
+        **PYTHON_OPERATORS,
         "exp": torch.exp,
         "log": torch.log,
         "sin": torch.sin,
