@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from conformance.capabilities import CAPABILITIES
+from conformance.conventions import CONVENTIONS
 from conformance.errors import NotSupportedError
 
 Tensor = Any  # the engine's own tensor type
@@ -43,7 +44,7 @@ class Backend(ABC):
     #: asks for the portable spec only (--autograd-portable).
     torch_details: ClassVar[bool] = False
     #: The step language's operations: name -> callable(*args) in the
-    #: argument order of the vocabulary (docs/case-format.md).
+    #: argument order of the vocabulary (docs/vocabulary.md).
     OPS: ClassVar[Mapping[str, Callable[..., Any]]] = {}
 
     def __init__(self, device: str = "cpu") -> None:
@@ -166,10 +167,19 @@ class Backend(ABC):
 
 
 def check_capabilities(backend: type[Backend]) -> None:
-    """Reject capabilities outside the closed vocabulary (a typo would skip silently)."""
+    """Reject capabilities and conventions outside the closed vocabularies.
+
+    A typo in either would otherwise skip cases silently.
+    """
     unknown = set(backend.capabilities) - set(CAPABILITIES)
     if unknown:
         raise ValueError(
             f"backend {backend.name!r} declares unknown capabilities {sorted(unknown)};"
             f" known: {', '.join(CAPABILITIES)}"
+        )
+    unknown = set(backend.conventions) - set(CONVENTIONS)
+    if unknown:
+        raise ValueError(
+            f"backend {backend.name!r} declares unknown conventions {sorted(unknown)};"
+            f" known: {', '.join(CONVENTIONS)}"
         )

@@ -271,6 +271,9 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f" strict {'on' if spec.options.strict else 'off'}, schema {SCHEMA_VERSION}",
         f"autograd-spec: capabilities {', '.join(sorted(backend.capabilities)) or '(none)'}",
     ]
+    if backend.conventions:
+        followed = ", ".join(f"{k}={v}" for k, v in sorted(backend.conventions.items()))
+        lines.append(f"autograd-spec: conventions {followed} (cases pinning others are skipped)")
     for label, lists in (("known failures", spec.xfails), ("skips", spec.skips)):
         for known in lists:
             lines.append(f"autograd-spec: {label} {known.path} ({len(known.entries)} entries)")

@@ -123,6 +123,7 @@ class SpecReporter:
             spec_version=SCHEMA_VERSION,
             tool_version=__version__,
             capabilities=sorted(backend.capabilities),
+            conventions=dict(sorted(backend.conventions.items())),
             cases=self.collector.records(),
             file_errors=sorted(self.file_errors),
         )

@@ -47,6 +47,10 @@ def test_the_report_follows_its_schema_and_says_what_ran(sample: pytest.Pytester
         "dtype": "float64",
         "strict": False,
     }
+    # The sample adapter inherits torch's declared conventions; the report records them.
+    from conformance.adapters.torch_backend import TorchBackend
+
+    assert data["conventions"] == dict(TorchBackend.conventions)
     assert data["spec_version"] == "1.0"
     cases = {case["nodeid"]: case for case in data["cases"]}
     assert list(cases) == [PRODUCT, SUM, BACKWARD]  # file order, whatever the run order
@@ -203,7 +207,9 @@ def test_html_has_matrices_with_numbers_per_backend() -> None:
     text = "".join(page.text)
     assert "x <b>bold</b> & y" in text  # shown as text, not markup
     assert "expected 1, got <2> (cases/t/f.yaml:9)" in text
-    assert "pytest --autograd-backend=pkg.mine:Backend -k 'f.yaml and case-1'" in text
+    command = "pytest --autograd-backend=pkg.mine:Backend --autograd-portable"
+    command += " -k 'f.yaml and case-1'"
+    assert command in text
 
 
 def test_markdown_lists_figures_and_divergences() -> None:
@@ -247,3 +253,19 @@ def test_the_report_command_refuses_a_file_off_the_schema(tmp_path: Path) -> Non
     bad.write_text(json.dumps({"backend": "x"}), encoding="utf-8")
     assert main(["report", str(bad), "--html", str(tmp_path / "x.html")]) == 2
     assert not (tmp_path / "x.html").exists()
+
+
+def test_markdown_on_stdout_is_the_markdown_alone(
+    sample: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_report(sample, "torch", "torch.json")
+    capsys.readouterr()  # the run's own output
+    page = sample.path / "page.html"
+    assert (
+        main(["report", str(sample.path / "torch.json"), "--markdown", "-", "--html", str(page)])
+        == 0
+    )
+    captured = capsys.readouterr()
+    assert captured.out.startswith("# Autograd conformance")
+    assert "wrote" not in captured.out and "autograd conformance:" not in captured.out
+    assert f"wrote {page}" in captured.err

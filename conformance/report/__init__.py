@@ -67,13 +67,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"report: {exc}", file=sys.stderr)
         return 2
     markdown = render_markdown(reports)
-    if str(args.markdown) == "-":
+    to_stdout = str(args.markdown) == "-"
+    # With the Markdown on stdout, everything else goes to stderr so it can be piped.
+    notes = sys.stderr if to_stdout else sys.stdout
+    if to_stdout:
         sys.stdout.write(markdown)
     else:
         args.markdown.write_text(markdown, encoding="utf-8")
-        print(f"wrote {args.markdown}")
+        print(f"wrote {args.markdown}", file=notes)
     args.html.write_text(render_html(reports), encoding="utf-8")
-    print(f"wrote {args.html}")
+    print(f"wrote {args.html}", file=notes)
     for report in reports:
-        print(summary_line(report))
+        print(summary_line(report), file=notes)
     return 0

@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from html import escape
 
 from conformance.report.model import RunReport
-from conformance.report.summary import Tally, divergences, format_percent, reproduction
+from conformance.report.summary import (
+    Tally,
+    conventions_text,
+    divergences,
+    format_percent,
+    reproduction,
+)
 from conformance.report.tables import (
     Matrix,
     capability_matrix,
@@ -64,13 +70,15 @@ def _matrix(table_id: str, matrix: Matrix, heads: list[str]) -> str:
 
 
 def _settings(reports: Sequence[RunReport], heads: list[str]) -> str:
-    rows = [_head(["backend", "adapter", "device", "dtype", "strict", "spec", "conformance"])]
+    columns = ["backend", "adapter", "device", "dtype", "strict", "conventions", "spec"]
+    rows = [_head([*columns, "conformance"])]
     for head, report, total in zip(heads, reports, totals(reports), strict=True):
         texts = [
             report.backend_spec,
             report.device,
             report.dtype,
             "on" if report.strict else "off",
+            conventions_text(report),
             report.spec_version,
         ]
         rows.append(

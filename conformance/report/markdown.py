@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from conformance.report.model import RunReport
-from conformance.report.summary import Tally, divergences, format_percent, reproduction
+from conformance.report.summary import (
+    Tally,
+    conventions_text,
+    divergences,
+    format_percent,
+    reproduction,
+)
 from conformance.report.tables import (
     Matrix,
     capability_matrix,
@@ -64,13 +70,15 @@ def render_markdown(reports: Sequence[RunReport]) -> str:
             r.device,
             r.dtype,
             "on" if r.strict else "off",
+            conventions_text(r),
             r.spec_version,
             cell(total),
         ]
         for head, r, total in zip(heads, reports, totals(reports), strict=True)
     ]
     lines += _table(
-        ["backend", "adapter", "device", "dtype", "strict", "spec", "conformance"], settings
+        ["backend", "adapter", "device", "dtype", "strict", "conventions", "spec", "conformance"],
+        settings,
     )
     lines += ["", DEFINITION, ""]
     lines += ["## By topic", "", *_matrix(topic_matrix(reports), heads), ""]

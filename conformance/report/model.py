@@ -68,6 +68,7 @@ class RunReport:
     spec_version: str  # the case schema version
     tool_version: str  # the package version
     capabilities: list[str]  # those the adapter declares
+    conventions: dict[str, str] = field(default_factory=dict)  # those the adapter declares
     cases: list[CaseRecord] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
 

@@ -67,6 +67,11 @@ def summary_line(report: RunReport) -> str:
     )
 
 
+def conventions_text(report: RunReport) -> str:
+    """The conventions an adapter declared, as ``name=value, ...`` (cases pinning others skip)."""
+    return ", ".join(f"{name}={value}" for name, value in report.conventions.items()) or "-"
+
+
 def divergences(report: RunReport) -> list[CaseRecord]:
     """Cases where the engine does not conform, known failures included."""
     return [case for case in report.cases if case.outcome in APPLICABLE - CONFORMING]
@@ -79,8 +84,8 @@ def reproduction(report: RunReport, case: CaseRecord) -> str:
         parts.append(f"--autograd-device={report.device}")
     if report.dtype != "float32":
         parts.append(f"--autograd-dtype={report.dtype}")
-    if report.strict:
-        parts.append("--autograd-strict")
+    # Explicit either way: strictness otherwise follows the adapter's default.
+    parts.append("--autograd-strict" if report.strict else "--autograd-portable")
     if not case.path.startswith("cases/"):
         parts.append(f"--autograd-cases={_quote(case.path)}")
     parts.append(f"-k {_quote(_keyword(case))}")
