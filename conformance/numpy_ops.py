@@ -14,6 +14,7 @@ case's dtype. In-place entries write into their first argument and return it.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -179,6 +180,161 @@ def _flatten(x: Array, start_dim: int, end_dim: int) -> Array:
     return np.reshape(x, (*x.shape[:start], -1, *x.shape[end + 1 :]))
 
 
+def _float_like(x: Array, values: Any) -> Array:
+    """A float result in x's floating dtype (float64 for integer x), as torch keeps it."""
+    dtype = x.dtype if np.asarray(x).dtype.kind in "fc" else np.float64
+    return np.asarray(values, dtype=dtype)
+
+
+_erf_scalar = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _erf(x: Array) -> Array:
+    return _float_like(np.asarray(x), _erf_scalar(np.asarray(x, dtype=np.float64)))
+
+
+def _softplus(x: Array, beta: float, threshold: float) -> Array:
+    scaled = beta * x
+    soft = np.log1p(np.exp(np.minimum(scaled, threshold))) / beta
+    return _float_like(x, np.where(scaled > threshold, x, soft))
+
+
+def _gelu(x: Array, approximate: str) -> Array:
+    if approximate == "tanh":
+        inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)
+        return _float_like(x, 0.5 * x * (1.0 + np.tanh(inner)))
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
+    return _float_like(x, 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0))))
+
+
+def _logsigmoid(x: Array) -> Array:
+    return _float_like(x, np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x))))
+
+
+def _arg_extremum(arg: Callable[..., Any]) -> Callable[..., Any]:
+    def extremum(x: Array, dim: Dim, keepdim: bool) -> Array:
+        x = np.asarray(x)
+        if dim is None:
+            index = np.asarray(arg(x), dtype=np.int64)
+            return index.reshape((1,) * x.ndim) if keepdim else index
+        if not isinstance(dim, int):
+            raise TypeError("argmax/argmin take one int dim or None")
+        return np.asarray(arg(x, axis=dim, keepdims=keepdim), dtype=np.int64)
+
+    return extremum
+
+
+def _sort(x: Array, dim: int, descending: bool) -> tuple[Array, Array]:
+    x = np.asarray(x)
+    if x.ndim == 0:
+        return x.copy(), np.zeros((), dtype=np.int64)
+    key = -x if descending else x
+    indices = np.argsort(key, axis=dim, kind="stable").astype(np.int64)
+    return np.take_along_axis(x, indices, dim), indices
+
+
+def _topk(x: Array, k: int, dim: int, largest: bool, sorted: bool) -> tuple[Array, Array]:
+    values, indices = _sort(x, dim, largest)
+    keep = [slice(None)] * values.ndim
+    keep[dim] = slice(0, k)
+    return values[tuple(keep)], indices[tuple(keep)]
+
+
+def _masked_select(x: Array, mask: Array) -> Array:
+    values, where = np.broadcast_arrays(np.asarray(x), np.asarray(mask, dtype=bool))
+    return np.asarray(values[where])
+
+
+def _matmul(ndims: tuple[int, int]) -> Callable[..., Any]:
+    """mm, bmm and mv: matmul without its broadcasting, for the dims each one takes."""
+
+    def product(x: Array, other: Array) -> Array:
+        if (np.ndim(x), np.ndim(other)) != ndims:
+            raise ValueError(
+                f"expected tensors of {ndims} dims, got {np.ndim(x)}, {np.ndim(other)}"
+            )
+        return np.asarray(np.matmul(x, other))
+
+    return product
+
+
+def _diag(x: Array, diagonal: int) -> Array:
+    if np.ndim(x) not in (1, 2):
+        raise ValueError("diag takes a 1-d or 2-d tensor")
+    return np.array(np.diag(x, diagonal))
+
+
+def _roll(x: Array, shifts: Any, dims: Any) -> Array:
+    if dims is None:
+        return np.roll(x.reshape(-1), shifts).reshape(x.shape)
+    return np.roll(x, shifts, axis=dims)
+
+
+def _repeat(x: Array, sizes: Any) -> Array:
+    reps = _shape(sizes)
+    if len(reps) < x.ndim:
+        raise ValueError("repeat: the number of sizes cannot be smaller than the number of dims")
+    return np.tile(x, reps)
+
+
+def _t(x: Array) -> Array:
+    if x.ndim > 2:
+        raise ValueError("t() takes a tensor of at most 2 dims")
+    return np.transpose(x)
+
+
+def _narrow(x: Array, dim: int, start: int, length: int) -> Array:
+    dim %= x.ndim
+    start %= x.shape[dim]
+    if length < 0 or start + length > x.shape[dim]:
+        raise IndexError(f"narrow: {start} + {length} exceeds dim {dim} of size {x.shape[dim]}")
+    index = [slice(None)] * x.ndim
+    index[dim] = slice(start, start + length)
+    return x[tuple(index)]
+
+
+def _pieces(x: Array, sizes: list[int], dim: int) -> tuple[Array, ...]:
+    dim %= x.ndim
+    if sum(sizes) != x.shape[dim]:
+        raise ValueError(f"split sizes {sizes} do not add up to dim {dim} of size {x.shape[dim]}")
+    pieces = []
+    start = 0
+    for size in sizes:
+        index = [slice(None)] * x.ndim
+        index[dim] = slice(start, start + size)
+        pieces.append(x[tuple(index)])
+        start += size
+    return tuple(pieces)
+
+
+def _split(x: Array, split_size_or_sections: Any, dim: int) -> tuple[Array, ...]:
+    if isinstance(split_size_or_sections, (list, tuple)):
+        return _pieces(x, [int(size) for size in split_size_or_sections], dim)
+    size, total = int(split_size_or_sections), x.shape[dim]
+    sizes = [min(size, total - start) for start in range(0, total, size)] or [0]
+    return _pieces(x, sizes, dim)
+
+
+def _chunk(x: Array, chunks: int, dim: int) -> tuple[Array, ...]:
+    total = x.shape[dim]
+    return _split(x, max(1, -(-total // chunks)), dim)
+
+
+def _unbind(x: Array, dim: int) -> tuple[Array, ...]:
+    dim %= x.ndim
+    return tuple(
+        x[(slice(None),) * dim + (i,)]  # views, as torch's
+        for i in range(x.shape[dim])
+    )
+
+
+def _arange(start: float, end: float | None, step: float, requires_grad: bool) -> Array:
+    if end is None:
+        start, end = 0, start
+    return np.arange(start, end, step, dtype=np.float64)
+
+
 def _inplace(function: Callable[..., Any]) -> Callable[..., Any]:
     def apply(x: Array, *args: Any) -> Array:
         x[...] = function(x, *args)
@@ -220,6 +376,41 @@ NUMPY_OPS: dict[str, Callable[..., Any]] = {
     "minimum": np.minimum,
     "clamp": _clamp,
     "where": np.where,
+    "ceil": np.ceil,
+    "trunc": np.trunc,
+    "log2": np.log2,
+    "log10": np.log10,
+    "exp2": np.exp2,
+    "erf": _erf,
+    "atan2": np.arctan2,
+    # Activations
+    "softplus": _softplus,
+    "gelu": _gelu,
+    "silu": lambda x: x / (1.0 + np.exp(-x)),
+    "leaky_relu": lambda x, slope: np.where(x > 0, x, slope * x).astype(x.dtype),
+    "elu": lambda x, alpha: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0))).astype(
+        x.dtype
+    ),
+    "logsigmoid": _logsigmoid,
+    # Scans, sorting and selection
+    "cumsum": lambda x, dim: np.cumsum(x, axis=dim),
+    "cumprod": lambda x, dim: np.cumprod(x, axis=dim),
+    "argmax": _arg_extremum(np.argmax),
+    "argmin": _arg_extremum(np.argmin),
+    "sort": _sort,
+    "topk": _topk,
+    "masked_select": _masked_select,
+    # Linear algebra
+    "dot": lambda x, other: np.asarray(np.dot(x, other)),
+    "mm": _matmul((2, 2)),
+    "bmm": _matmul((3, 3)),
+    "mv": _matmul((2, 1)),
+    "outer": np.outer,
+    "trace": lambda x: np.asarray(np.trace(x)),
+    "diag": _diag,
+    "tril": lambda x, diagonal: np.tril(x, diagonal),
+    "triu": lambda x, diagonal: np.triu(x, diagonal),
+    "einsum": lambda equation, operands: np.asarray(np.einsum(equation, *operands)),
     # Reductions
     "sum": _reduce(np.sum),
     "mean": _reduce(np.mean),
@@ -254,6 +445,14 @@ NUMPY_OPS: dict[str, Callable[..., Any]] = {
     "transpose": lambda x, dim0, dim1: np.swapaxes(x, dim0, dim1),
     "T": lambda x: np.transpose(x),
     "clone": lambda x: np.array(x, copy=True),
+    "flip": lambda x, dims: np.flip(x, axis=_shape(dims)).copy(),
+    "roll": _roll,
+    "repeat": _repeat,
+    "t": _t,
+    "narrow": _narrow,
+    "unbind": _unbind,
+    "split": _split,
+    "chunk": _chunk,
     # Dtype
     "double": lambda x: np.asarray(x, dtype=np.float64).copy(),
     "float": lambda x: np.asarray(x, dtype=np.float32).copy(),
@@ -266,7 +465,7 @@ NUMPY_OPS: dict[str, Callable[..., Any]] = {
     "ones": lambda shape, requires_grad: np.ones(_shape(shape)),
     "zeros": lambda shape, requires_grad: np.zeros(_shape(shape)),
     "full": lambda shape, fill_value, requires_grad: np.full(_shape(shape), float(fill_value)),
-    "arange": lambda end, requires_grad: np.arange(end, dtype=np.float64),
+    "arange": _arange,
     "eye": lambda n, requires_grad: np.eye(n),
     # In-place
     "add_": _inplace(operator.add),

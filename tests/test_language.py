@@ -62,7 +62,7 @@ def rejection(source: str, inputs: tuple[str, ...] = ("x",)) -> StepSyntaxError:
         pytest.param("y = {1: x}", 1, 5, "dicts", id="dict"),
         pytest.param("y = x and x", 1, 5, "and/or", id="bool-op"),
         pytest.param("y = x if x else x", 1, 5, "conditional expressions", id="ternary"),
-        pytest.param("y = x\ny += x", 2, 1, "augmented assignments", id="aug-assign"),
+        pytest.param("y = x\ny //= x", 2, 1, "augmented assignment", id="aug-assign"),
         pytest.param("del x", 1, 1, "del statements", id="del"),
         pytest.param("y = (z := x)", 1, 6, "assignment expressions", id="walrus"),
         pytest.param("y = x // 2", 1, 5, "FloorDiv", id="floor-division"),

@@ -255,6 +255,66 @@ SAMPLES: list[tuple[str, list[Any]]] = [
     ("fill_", [_M, 1.5]),
     ("clamp_", [_M, -0.1, 0.2]),
     ("copy_", [_M, _N[1]]),
+    ("ceil", [_M * 3]),
+    ("trunc", [_M * 3]),
+    ("log2", [_POS]),
+    ("log10", [_POS]),
+    ("exp2", [_M]),
+    ("erf", [_M * 2]),
+    ("atan2", [_M, _N]),
+    ("softplus", [_M * 10, 1, 20]),
+    ("softplus", [_M * 10, 2.0, 5.0]),
+    ("gelu", [_M * 3, "none"]),
+    ("gelu", [_M * 3, "tanh"]),
+    ("silu", [_M * 3]),
+    ("leaky_relu", [_M, 0.01]),
+    ("leaky_relu", [_M, 0.2]),
+    ("elu", [_M * 3, 1.0]),
+    ("elu", [_M * 3, 0.5]),
+    ("logsigmoid", [_M * 30]),
+    ("cumsum", [_M, 1]),
+    ("cumsum", [_M, 0]),
+    ("cumprod", [_M, -1]),
+    ("argmax", [_M, None, False]),
+    ("argmax", [_M, None, True]),
+    ("argmax", [_M, 1, False]),
+    ("argmin", [_M, 0, True]),
+    ("sort", [_M, -1, False]),
+    ("sort", [_M, 0, True]),
+    ("topk", [_M, 2, -1, True, True]),
+    ("topk", [_M, 2, 0, False, True]),
+    ("masked_select", [_M, _MASK]),
+    ("masked_select", [_M, _MASK[0]]),
+    ("dot", [_M[0], _N[0]]),
+    ("mm", [_M, _N.T]),
+    ("bmm", [_M.reshape(2, 3, 2), _N.reshape(2, 2, 3)]),
+    ("mv", [_M, _N[0]]),
+    ("outer", [_M[0], _N[1]]),
+    ("trace", [_M]),
+    ("diag", [_M, 0]),
+    ("diag", [_M, 1]),
+    ("diag", [_M[0], -1]),
+    ("tril", [_M, 0]),
+    ("triu", [_M, -1]),
+    ("einsum", ["ij,kj->ik", (_M, _N)]),
+    ("einsum", ["ii", (_M[:, :3],)]),
+    ("einsum", ["bij,bjk->bik", (_M.reshape(2, 3, 2), _N.reshape(2, 2, 3))]),
+    ("flip", [_M, (0,)]),
+    ("flip", [_M, [0, 1]]),
+    ("roll", [_M, 1, None]),
+    ("roll", [_M, (1, -2), (0, 1)]),
+    ("repeat", [_M[0], (2, 3)]),
+    ("repeat", [_M, (2, 1)]),
+    ("t", [_M]),
+    ("t", [_M[0]]),
+    ("narrow", [_M, 1, 1, 2]),
+    ("narrow", [_M, 0, -2, 2]),
+    ("unbind", [_M, 0]),
+    ("unbind", [_M, 1]),
+    ("split", [_M, 3, 1]),
+    ("split", [_M, [1, 2], 0]),
+    ("chunk", [_M, 3, 1]),
+    ("chunk", [_M, 2, 0]),
 ]
 
 # The torch counterparts of the creation functions, for the same comparison.
@@ -262,7 +322,11 @@ TORCH_CREATION: dict[str, Callable[..., Any]] = {
     "ones": lambda shape, requires_grad: torch.ones(*shape, dtype=torch.float64),
     "zeros": lambda shape, requires_grad: torch.zeros(*shape, dtype=torch.float64),
     "full": lambda shape, fill, requires_grad: torch.full(shape, fill, dtype=torch.float64),
-    "arange": lambda end, requires_grad: torch.arange(end, dtype=torch.float64),
+    "arange": lambda start, end, step, requires_grad: (
+        torch.arange(start, dtype=torch.float64)
+        if end is None
+        else torch.arange(start, end, step, dtype=torch.float64)
+    ),
     "eye": lambda n, requires_grad: torch.eye(n, dtype=torch.float64),
     "tensor": lambda data, requires_grad: torch.tensor(data),
 }
@@ -270,7 +334,10 @@ CREATION_SAMPLES: list[tuple[str, list[Any]]] = [
     ("ones", [(2, 3), False]),
     ("zeros", [(4,), False]),
     ("full", [(2, 2), 7.5, False]),
-    ("arange", [5, False]),
+    ("arange", [5, None, 1, False]),
+    ("arange", [2, 7, 1, False]),
+    ("arange", [1.0, 2.0, 0.25, False]),
+    ("arange", [5, 0, -2, False]),
     ("eye", [3, False]),
     ("tensor", [[True, False, True], False]),
 ]
@@ -367,6 +434,22 @@ def test_max_with_a_dim_returns_values_and_indices() -> None:
         "h = x.register_hook(lambda g: g * 2)\nh.remove()",
         "s = x * 3\nh = x.register_hook(hook=lambda g: g + s)",
         "g = grad(x * 2, x, materialize_grads=True)",
+        "y = cumsum(x, 0) + x.cumprod(dim=0) + flip(x, [0]) + roll(x, 1) + x.roll(1, dims=0)",
+        "y = dot(x, x) + mm(x, x).trace() + diag(x, 1).sum() + tril(x).triu(diagonal=-1).sum()",
+        "y = bmm(x, x).sum() + mv(x, x).sum() + outer(x, x).sum() + x.t().sum()",
+        "y = x.repeat(2, 3) + x.narrow(0, 1, 2)",
+        "a, b = unbind(x)\nc, d = x.split(2, dim=1)\ne, f = chunk(x, 2, 0)",
+        "g = split(x, [1, 2])[0]",
+        "i = argmax(x) + x.argmin(dim=0, keepdim=True)",
+        "v, i = sort(x, descending=True)\nw, j = x.topk(2, dim=0, largest=False)",
+        "y = ceil(x) + trunc(x) + log2(x) + log10(x) + exp2(x) + erf(x) + atan2(x, x)",
+        "y = softplus(x, beta=2) + gelu(x) + gelu(x, approximate='tanh') + silu(x)",
+        "y = leaky_relu(x, 0.2) + elu(x, alpha=0.5) + logsigmoid(x)",
+        "y = masked_select(x, x > 0)",
+        "y = einsum('ij,jk->ik', x, x) + einsum(\"ii\", x) + einsum('ij->', [x])",
+        "y = arange(5) + arange(1, 6) + arange(0.0, 2.5, 0.5) + arange(start=2, end=7)",
+        "y = x * 1\ny += x\ny -= 1\ny *= x\ny /= 2.0",
+        "t = x * 2\nview = t.t()",
     ],
 )
 def test_the_new_forms_compile(source: str) -> None:
@@ -386,6 +469,35 @@ def test_a_hook_compiles_to_a_lambda_whose_parameter_is_local() -> None:
     with pytest.raises(StepSyntaxError, match="unknown name 'g'") as info:
         compile_steps("h = x.register_hook(lambda g: g)\ny = g", ("x",))
     assert (info.value.line, info.value.column) == (2, 5)
+
+
+def test_augmented_assignment_is_the_in_place_operation_on_the_name() -> None:
+    program = compile_steps("y = x * 1\ny += x\ny /= 2.0", ("x",))
+    assert program.statements[1] == ir.Assign(
+        ("y",), False, ir.Call("add_", (ir.Name("y"), ir.Name("x"))), 2, "y += x"
+    )
+    assert program.statements[2] == ir.Assign(
+        ("y",), False, ir.Call("div_", (ir.Name("y"), ir.Const(2.0))), 3, "y /= 2.0"
+    )
+    assert infer_capabilities(program, (), False) == {"in-place"}
+
+
+def test_a_string_argument_is_a_constant_in_signature_order() -> None:
+    program = compile_steps("y = einsum('ij->j', x)\nz = gelu(x, approximate='tanh')", ("x",))
+    einsum, gelu = (statement.value for statement in program.statements)  # type: ignore[union-attr]
+    assert einsum == ir.Call("einsum", (ir.Const("ij->j"), ir.TupleExpr((ir.Name("x"),))))
+    assert gelu == ir.Call("gelu", (ir.Name("x"), ir.Const("tanh")))
+
+
+def test_arange_binds_start_end_and_step() -> None:
+    program = compile_steps("a = arange(3)\nb = arange(1, 2, 0.5)\nc = arange(end=4)", ())
+    calls = [statement.value for statement in program.statements]  # type: ignore[union-attr]
+    none, one, false = ir.Const(None), ir.Const(1), ir.Const(False)
+    assert calls == [
+        ir.Call("arange", (ir.Const(3), none, one, false)),
+        ir.Call("arange", (ir.Const(1), ir.Const(2), ir.Const(0.5), false)),
+        ir.Call("arange", (ir.Const(0), ir.Const(4), one, false)),
+    ]
 
 
 def test_set_grad_enabled_keeps_its_constant() -> None:
@@ -445,6 +557,20 @@ def test_creation_binds_a_variadic_shape_and_requires_grad() -> None:
         ),
         pytest.param("with set_grad_enabled():\n    y = x", 1, 6, "exactly one", id="no-mode"),
         pytest.param("with inference_mode(False):\n    y = x", 1, 6, "no arguments", id="inf-arg"),
+        pytest.param("y = 'ij'", 1, 5, "only as arguments of a call", id="string-value"),
+        pytest.param("y = x + 'a'", 1, 9, "only as arguments of a call", id="string-operand"),
+        pytest.param("y = x['a']", 1, 7, "only as arguments of a call", id="string-index"),
+        pytest.param("y = [x, 'a']", 1, 9, "only as arguments of a call", id="string-list"),
+        pytest.param("y = ones('a')", 1, 5, "literal numbers", id="string-creation"),
+        pytest.param("y = x * 1\ny[0] += 1", 2, 1, "must be a name", id="aug-subscript"),
+        pytest.param("y = x * 1\ny //= 2", 2, 1, "only +=, -=, *=, /=", id="aug-floordiv"),
+        pytest.param("y = x * 1\ny @= x", 2, 1, "augmented assignment", id="aug-matmul"),
+        pytest.param("z += x", 1, 1, "unknown name 'z'", id="aug-undefined"),
+        pytest.param("y = x.t\nz = y", 1, 5, "attribute .t", id="t-attribute"),
+        pytest.param("y = t(x)", 1, 5, "unknown function 't'", id="t-function"),
+        pytest.param("y = repeat(x, 2)", 1, 5, "unknown function 'repeat'", id="repeat-function"),
+        pytest.param("y = x.gelu()", 1, 5, "unknown method", id="activation-method"),
+        pytest.param("dot = x", 1, 1, "name of the vocabulary", id="new-function-name"),
     ],
 )
 def test_rejections_name_line_and_column(
@@ -562,5 +688,29 @@ def test_materialize_grads_gives_zeros(load_case: LoadCase) -> None:
         "gx: {value: [2.0, 2.0]}\ngz: {value: [0.0, 0.0]}",
         inputs="x: {value: [1.0, 2.0], requires_grad: true}\n"
         "      z: {value: [1.0, 2.0], requires_grad: true}",
+    )
+    assert _run(load_case, text) == []
+
+
+def test_augmented_assignment_updates_a_non_leaf_in_place(load_case: LoadCase) -> None:
+    # y = 2x; y += x makes y = 3x in place: same object as alias, gradient 3 per element.
+    text = _case(
+        "y = x * 2\nalias = y\ny += x\ny.sum().backward()",
+        "alias: {value: [3.0, 6.0]}\nx: {grad: [3.0, 3.0]}",
+    )
+    assert _run(load_case, text) == []
+
+
+def test_augmented_assignment_on_a_leaf_that_requires_grad_raises(load_case: LoadCase) -> None:
+    text = _case("x += 1", "x: {value: [1.0, 2.0]}")
+    problems = _run(load_case, text)
+    assert len(problems) == 1 and "x += 1" in problems[0]
+
+
+def test_tuple_results_unpack_and_index(load_case: LoadCase) -> None:
+    # sort descending of [1, 2] is values [2, 1] at indices [1, 0]; split(x, 1)[1] is [2].
+    text = _case(
+        "v, i = sort(x, descending=True)\nj = i * 1\nlast = split(x, 1)[1]\na = arange(1, 2, 0.5)",
+        "v: {value: [2.0, 1.0]}\nj: {value: [1, 0]}\nlast: {value: [2.0]}\na: {value: [1.0, 1.5]}",
     )
     assert _run(load_case, text) == []

@@ -52,6 +52,26 @@ def _embedding(index: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.embedding(index, weight)
 
 
+def _pair(function: Callable[..., Any]) -> Callable[..., Any]:
+    """sort and topk: torch's named tuple as the plain tuple (values, indices)."""
+
+    def pair(*args: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        values, indices = function(*args)
+        return values, indices
+
+    return pair
+
+
+def _argmax_or_min(function: Callable[..., Any]) -> Callable[..., Any]:
+    def arg(x: torch.Tensor, dim: Any, keepdim: bool) -> torch.Tensor:
+        return function(x, dim=dim, keepdim=keepdim)  # type: ignore[no-any-return]
+
+    return arg
+
+
+F = torch.nn.functional
+
+
 class TorchBackend(Backend):
     name = "torch"
     torch_details = True  # the reference: torch's details are its own
@@ -129,6 +149,44 @@ class TorchBackend(Backend):
         "double": lambda x: x.double(),
         "float": lambda x: x.float(),
         "long": lambda x: x.long(),
+        "ceil": torch.ceil,
+        "trunc": torch.trunc,
+        "log2": torch.log2,
+        "log10": torch.log10,
+        "exp2": torch.exp2,
+        "erf": torch.erf,
+        "atan2": torch.atan2,
+        "softplus": lambda x, beta, threshold: F.softplus(x, beta=beta, threshold=threshold),
+        "gelu": lambda x, approximate: F.gelu(x, approximate=approximate),
+        "silu": F.silu,
+        "leaky_relu": lambda x, slope: F.leaky_relu(x, negative_slope=slope),
+        "elu": lambda x, alpha: F.elu(x, alpha=alpha),
+        "logsigmoid": F.logsigmoid,
+        "cumsum": lambda x, dim: torch.cumsum(x, dim),
+        "cumprod": lambda x, dim: torch.cumprod(x, dim),
+        "argmax": _argmax_or_min(torch.argmax),
+        "argmin": _argmax_or_min(torch.argmin),
+        "sort": _pair(lambda x, dim, descending: torch.sort(x, dim=dim, descending=descending)),
+        "topk": _pair(torch.topk),
+        "masked_select": torch.masked_select,
+        "dot": torch.dot,
+        "mm": torch.mm,
+        "bmm": torch.bmm,
+        "mv": torch.mv,
+        "outer": torch.outer,
+        "trace": torch.trace,
+        "diag": torch.diag,
+        "tril": torch.tril,
+        "triu": torch.triu,
+        "einsum": lambda equation, operands: torch.einsum(equation, *operands),
+        "flip": torch.flip,
+        "roll": lambda x, shifts, dims: torch.roll(x, shifts, dims),
+        "repeat": lambda x, sizes: x.repeat(*sizes),
+        "t": torch.t,
+        "narrow": torch.narrow,
+        "unbind": torch.unbind,
+        "split": torch.split,
+        "chunk": torch.chunk,
         "add_": lambda x, other: x.add_(other),
         "sub_": lambda x, other: x.sub_(other),
         "mul_": lambda x, other: x.mul_(other),

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ScalarConst = int | float | bool | None
+# A str is only ever an argument of a call (einsum's equation).
+ScalarConst = int | float | bool | str | None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from conformance.language import ir
 from conformance.language.vocabulary import (
+    AUGMENTED_OPERATORS,
     BACKWARD_METHOD_PARAMS,
     BINARY_OPERATORS,
     COMPARE_OPERATORS,
@@ -46,7 +47,6 @@ _FORBIDDEN_NODES: dict[type[ast.AST], str] = {
     ast.Return: "return statements",
     ast.Raise: "raise statements",
     ast.Assert: "assert statements",
-    ast.AugAssign: "augmented assignments",
     ast.AnnAssign: "annotated assignments",
     ast.NamedExpr: "assignment expressions",
     ast.Await: "await",
@@ -100,7 +100,30 @@ class _Compiler:
             return ir.Evaluate(self.expression(node.value), line, text)
         if isinstance(node, ast.With):
             return self.grad_mode(node, line, text)
+        if isinstance(node, ast.AugAssign):
+            return self.augmented(node, line, text)
         raise self._forbidden(node)
+
+    def augmented(self, node: ast.AugAssign, line: int, text: str) -> ir.Assign:
+        """``x += y`` is ``x = x.add_(y)``: torch updates the tensor in place, same object."""
+        op = AUGMENTED_OPERATORS.get(type(node.op).__name__)
+        if op is None:
+            known = ", ".join(f"{symbol}=" for symbol in ("+", "-", "*", "/"))
+            raise _fail(
+                node,
+                f"the augmented assignment {type(node.op).__name__} is not part of the step"
+                f" language (only {known})",
+            )
+        target = node.target
+        if not isinstance(target, ast.Name):
+            raise _fail(
+                target,
+                "the target of an augmented assignment must be a name: write x[i] = x[i] + y"
+                " or x.add_(y) instead",
+            )
+        receiver = self.expression(target)
+        value = self.expression(node.value)
+        return ir.Assign((target.id,), False, self._op(op, (receiver, value)), line, text)
 
     def assignment(self, node: ast.Assign, line: int, text: str) -> ir.Stmt:
         if len(node.targets) != 1:
@@ -138,7 +161,8 @@ class _Compiler:
         if not isinstance(node, ast.Name):
             raise _fail(node, "an unpacking target must contain only names")
         self.check_identifier(node, node.id)
-        if node.id in OPS or node.id in GRAD_MODES:
+        if node.id in function_names() or node.id in GRAD_MODES:
+            # Methods only (x.t(), x.view()) live on tensors: their names stay free.
             raise _fail(node, f"{node.id!r} is a name of the vocabulary and cannot be assigned")
         self._defined.add(node.id)
         return node.id
@@ -184,6 +208,12 @@ class _Compiler:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, (bool, int, float)) or node.value is None:
                 return ir.Const(node.value)
+            if isinstance(node.value, str):
+                raise _fail(
+                    node,
+                    "str constants are part of the step language only as arguments of a"
+                    " call, such as einsum('ij->i', x)",
+                )
             raise _fail(
                 node, f"{type(node.value).__name__} constants are not part of the step language"
             )
@@ -232,6 +262,12 @@ class _Compiler:
             return self.call(node)
         raise self._forbidden(node)
 
+    def argument(self, node: ast.expr) -> ir.Expr:
+        """An argument of a call: an expression, or a string literal (einsum's equation)."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return ir.Const(node.value)
+        return self.expression(node)
+
     def attribute(self, node: ast.Attribute) -> ir.Expr:
         self.check_identifier(node, node.attr)
         if node.attr == "T":
@@ -268,7 +304,7 @@ class _Compiler:
                     f"unknown function {func.id!r} (see the vocabulary in docs/vocabulary.md)",
                 )
             spec = OPS[func.id]
-            args = [self.expression(arg) for arg in node.args]
+            args = [self.argument(arg) for arg in node.args]
             return self.bind(node, spec, args, self.keywords(node))
         if isinstance(func, ast.Attribute):
             self.check_identifier(func, func.attr)
@@ -288,7 +324,7 @@ class _Compiler:
             receiver = self.expression(func.value)
             if func.attr == "register_hook":
                 return self.register_hook(node, receiver)
-            args = [self.expression(arg) for arg in node.args]
+            args = [self.argument(arg) for arg in node.args]
             keywords = self.keywords(node)
             if func.attr == "backward":
                 return self.backward_method(node, receiver, args, keywords)
@@ -320,7 +356,7 @@ class _Compiler:
             raise _fail(node, "a hook is a lambda of exactly one plain parameter: lambda g: ...")
         param = arguments.args[0].arg
         self.check_identifier(arguments.args[0], param)
-        if param in OPS or param in GRAD_MODES:
+        if param in function_names() or param in GRAD_MODES:
             raise _fail(
                 arguments.args[0],
                 f"{param!r} is a name of the vocabulary and cannot be a parameter",
@@ -338,7 +374,7 @@ class _Compiler:
             if keyword.arg is None:
                 raise _fail(keyword, "**keyword unpacking is not part of the step language")
             self.check_identifier(keyword, keyword.arg)
-            result[keyword.arg] = self.expression(keyword.value)
+            result[keyword.arg] = self.argument(keyword.value)
         return result
 
     def backward_method(
@@ -437,6 +473,8 @@ def _check_literal(node: ast.AST, name: str, expr: ir.Expr) -> None:
     """Constants are made on numpy by the runner, so their arguments must be known at load."""
     if isinstance(expr, ir.Const) and isinstance(expr.value, (int, float, bool)):
         return
+    if isinstance(expr, ir.Const) and expr.value is None and name != "tensor":
+        return  # an optional argument left out, such as arange's end
     if isinstance(expr, (ir.ListExpr, ir.TupleExpr)):
         for item in expr.items:
             _check_literal(node, name, item)

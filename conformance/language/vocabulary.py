@@ -351,6 +351,172 @@ _SPECS: tuple[OpSpec, ...] = (
         operator="a.T",
     ),
     _op("clone", _X, "shape", "a copy with its own storage; gradients flow through"),
+    # More elementwise
+    _unary("ceil", "smallest integer >= x, as a float (piecewise constant)"),
+    _unary("trunc", "x rounded toward zero, as a float (piecewise constant)"),
+    _unary("log2", "base-2 logarithm"),
+    _unary("log10", "base-10 logarithm"),
+    _unary("exp2", "2 ** x"),
+    _unary("erf", "the error function 2 / sqrt(pi) * integral of exp(-t^2) from 0 to x"),
+    _op("atan2", _XY, "elementwise", "the angle of the point (other, input), in (-pi, pi]"),
+    # Activations (torch.nn.functional)
+    _op(
+        "softplus",
+        (_p("input"), _p("beta", 1), _p("threshold", 20)),
+        "activation",
+        "log(1 + exp(beta * x)) / beta; x itself where beta * x > threshold",
+        method=False,
+    ),
+    _op(
+        "gelu",
+        (_p("input"), _p("approximate", "none")),
+        "activation",
+        "x * Phi(x) = x / 2 * (1 + erf(x / sqrt(2))); approximate='tanh' gives"
+        " x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))",
+        method=False,
+    ),
+    _op("silu", _X, "activation", "x * sigmoid(x)", method=False),
+    _op(
+        "leaky_relu",
+        (_p("input"), _p("negative_slope", 0.01)),
+        "activation",
+        "x where x > 0, else negative_slope * x",
+        method=False,
+    ),
+    _op(
+        "elu",
+        (_p("input"), _p("alpha", 1.0)),
+        "activation",
+        "x where x > 0, else alpha * (exp(x) - 1)",
+        method=False,
+    ),
+    _op("logsigmoid", _X, "activation", "log(sigmoid(x)), computed stably", method=False),
+    # Scans, sorting and selection
+    _op("cumsum", (_p("input"), _p("dim")), "scan", "running sum along dim"),
+    _op("cumprod", (_p("input"), _p("dim")), "scan", "running product along dim"),
+    _op(
+        "argmax",
+        _REDUCE,
+        "scan",
+        "int64 index of the largest element: over the flattened tensor for dim=None"
+        " (keepdim gives every dim size 1), else along dim",
+    ),
+    _op(
+        "argmin",
+        _REDUCE,
+        "scan",
+        "int64 index of the smallest element: over the flattened tensor for dim=None"
+        " (keepdim gives every dim size 1), else along dim",
+    ),
+    _op(
+        "sort",
+        (_p("input"), _p("dim", -1), _p("descending", False)),
+        "scan",
+        "a tuple (values, indices) sorted along dim; the order of ties is unspecified",
+    ),
+    _op(
+        "topk",
+        (_p("input"), _p("k"), _p("dim", -1), _p("largest", True), _p("sorted", True)),
+        "scan",
+        "a tuple (values, indices) of the k largest (largest=False: smallest) along dim;"
+        " sorted=False leaves their order unspecified",
+    ),
+    _op(
+        "masked_select",
+        (_p("input"), _p("mask")),
+        "indexing",
+        "a 1-d tensor of the elements of input where the boolean mask holds (broadcasting)",
+    ),
+    # Linear algebra
+    _op("dot", _XY, "linear algebra", "inner product of two 1-d tensors"),
+    _op("mm", (_p("input"), _p("mat2")), "linear algebra", "matrix product of two 2-d tensors"),
+    _op(
+        "bmm",
+        (_p("input"), _p("mat2")),
+        "linear algebra",
+        "batched matrix product of two 3-d tensors (b, n, m) and (b, m, p)",
+    ),
+    _op("mv", (_p("input"), _p("vec")), "linear algebra", "matrix-vector product"),
+    _op("outer", (_p("input"), _p("vec2")), "linear algebra", "outer product of two 1-d tensors"),
+    _op("trace", _X, "linear algebra", "sum of the main diagonal of a 2-d tensor"),
+    _op(
+        "diag",
+        (_p("input"), _p("diagonal", 0)),
+        "linear algebra",
+        "1-d input: a square matrix with input on that diagonal; 2-d input: that diagonal",
+    ),
+    _op(
+        "tril",
+        (_p("input"), _p("diagonal", 0)),
+        "linear algebra",
+        "a copy with the elements above the given diagonal set to 0",
+    ),
+    _op(
+        "triu",
+        (_p("input"), _p("diagonal", 0)),
+        "linear algebra",
+        "a copy with the elements below the given diagonal set to 0",
+    ),
+    _op(
+        "einsum",
+        (_p("equation"), _p("operands", variadic=True)),
+        "linear algebra",
+        "Einstein summation: einsum('ij,jk->ik', a, b); the equation is a string literal",
+        method=False,
+    ),
+    # More shapes
+    _op(
+        "flip",
+        (_p("input"), _p("dims")),
+        "shape",
+        "a copy with the order of elements reversed along each of dims (a tuple or list)",
+    ),
+    _op(
+        "roll",
+        (_p("input"), _p("shifts"), _p("dims", None)),
+        "shape",
+        "elements shifted cyclically by shifts along dims (None: the flattened tensor, shape kept)",
+    ),
+    _op(
+        "repeat",
+        (_p("input"), _p("sizes", variadic=True)),
+        "shape",
+        "x tiled sizes[i] times along each dim: x.repeat(2, 3)",
+        function=False,
+    ),
+    _op(
+        "t",
+        _X,
+        "shape",
+        "x.t(): a view with the two dims of a 2-d tensor swapped (fewer dims: x itself)",
+        function=False,
+    ),
+    _op(
+        "narrow",
+        (_p("input"), _p("dim"), _p("start"), _p("length")),
+        "shape",
+        "a view of length elements from start along dim",
+    ),
+    _op(
+        "unbind",
+        (_p("input"), _p("dim", 0)),
+        "shape",
+        "a tuple of the slices along dim, that dim removed",
+    ),
+    _op(
+        "split",
+        (_p("input"), _p("split_size_or_sections"), _p("dim", 0)),
+        "shape",
+        "a tuple of views along dim: pieces of an int size (the last may be smaller), or of"
+        " the sizes of a list",
+    ),
+    _op(
+        "chunk",
+        (_p("input"), _p("chunks"), _p("dim", 0)),
+        "shape",
+        "a tuple of at most chunks views of ceil(size / chunks) along dim (the last may be"
+        " smaller)",
+    ),
     # Dtype
     _op("double", _X, "dtype", "a float64 copy (differentiable cast)", function=False),
     _op("float", _X, "dtype", "a float32 copy (differentiable cast)", function=False),
@@ -386,7 +552,12 @@ _SPECS: tuple[OpSpec, ...] = (
         (_p("shape"), _p("fill_value"), _RG),
         "a leaf of fill_value in the case's dtype: full((2, 3), 7.0)",
     ),
-    _creation("arange", (_p("end"), _RG), "0, 1, ..., end - 1 in the case's dtype"),
+    _creation(
+        "arange",
+        (_p("start", 0), _p("end", None), _p("step", 1), _RG),
+        "start, start + step, ... up to end (excluded) in the case's dtype; arange(n) is"
+        " 0, 1, ..., n - 1",
+    ),
     _creation("eye", (_p("n"), _RG), "the n x n identity in the case's dtype"),
     # In-place (each returns its input)
     _inplace("add_", _XY, "x += other"),
@@ -542,6 +713,8 @@ BINARY_OPERATORS = {
     "Pow": "pow",
     "MatMult": "matmul",
 }
+# x += y and the like: torch's meaning for tensors, an in-place update of x itself.
+AUGMENTED_OPERATORS = {"Add": "add_", "Sub": "sub_", "Mult": "mul_", "Div": "div_"}
 COMPARE_OPERATORS = {"Lt": "lt", "LtE": "le", "Gt": "gt", "GtE": "ge", "Eq": "eq", "NotEq": "ne"}
 
 # The method form of backward names its first arguments differently.
@@ -562,8 +735,11 @@ _GROUP_ORDER = (
     "arithmetic",
     "comparison",
     "elementwise",
+    "activation",
     "reduction",
+    "scan",
     "indexing",
+    "linear algebra",
     "shape",
     "dtype",
     "creation",
@@ -581,6 +757,13 @@ _STATEMENTS: tuple[tuple[str, str, str, str], ...] = (
     ),
     ("`y.backward()`", "call", "an expression statement must be a call", ""),
     ("`x[index] = v`", "index assignment", "the operation setitem", "in-place"),
+    (
+        "`x += y` (also `-=`, `*=`, `/=`)",
+        "augmented assignment",
+        "the in-place operation add_ (sub_, mul_, div_) on the tensor x itself, as in torch;"
+        " the target must be a name (`x[i] += y` is not part of the language)",
+        "in-place",
+    ),
     ("`x.grad = None`", "clear .grad", "the operation clear_grad", "grad-accumulation"),
     ("`x.grad.zero_()`", "zero .grad", "the operation zero_grad", "grad-accumulation"),
     (
@@ -643,7 +826,9 @@ def render_vocabulary_markdown() -> str:
         " filled in (`Backend.op(name, *args)` for the operations, Backend methods for"
         " autograd, `Backend.tensor` for the constants). A variadic parameter (`*shape`) takes"
         " the remaining positional arguments or one tuple: `x.reshape(2, 3)` or"
-        " `x.reshape((2, 3))`. Constants are literal numbers, True, False and None; constants"
+        " `x.reshape((2, 3))`. Constants are literal numbers, True, False and None; a string"
+        " literal may appear only as an argument of a call (einsum's equation, gelu's"
+        " approximate). Constants"
         " made by the creation functions take the case's floating dtype and do not require"
         " grad unless `requires_grad=True` is passed.",
         "",
@@ -678,8 +863,8 @@ def render_vocabulary_markdown() -> str:
         "",
         "Attributes read are only `.T` and `.grad`. Nothing else of Python is part of the"
         " language: no imports, loops, conditionals, function definitions, comprehensions,"
-        " strings or names starting with `_`, and a lambda anywhere but as the argument of"
-        " `register_hook`.",
+        " names starting with `_`, a string anywhere but as the argument of a call, and a"
+        " lambda anywhere but as the argument of `register_hook`.",
         "",
     ]
     return "\n".join(lines)
