@@ -91,11 +91,16 @@ def input_dtype(case: Case, declared: str | None, options: RunOptions) -> str:
     return case.dtype or options.dtype
 
 
+class _Stopped(Exception):
+    """The step that should have raised ran without raising; nothing after it runs."""
+
+
 class _Interpreter:
     def __init__(self, backend: Backend, case: Case, options: RunOptions) -> None:
         self.backend = backend
         self.case = case
         self.options = options
+        self.stop_after = case.raises.line if case.raises else None
         self.env: dict[str, Any] = {}
         self.scopes: list[dict[str, Any]] = []  # a running hook's parameter, innermost last
 
@@ -128,6 +133,8 @@ class _Interpreter:
                 raise _Unsupported(statement.line, exc) from None
             except Exception as exc:
                 raise _StepError(statement.line, exc) from None
+            if statement.line == self.stop_after:
+                raise _Stopped
 
     def bind(self, statement: ir.Assign, value: Any) -> None:
         if not statement.unpack:
@@ -415,6 +422,8 @@ def _run(case: Case, backend: Backend, options: RunOptions) -> Verdict:
         )
     except _StepError as exc:
         raised = RaisedError(exc.line, type(exc.error).__name__, str(exc.error))
+    except _Stopped:
+        pass  # reported below as the missing error
 
     mismatches: list[Mismatch] = []
     expected = case.raises
@@ -457,7 +466,14 @@ def _run(case: Case, backend: Backend, options: RunOptions) -> Verdict:
             )
         )
 
-    if raised is None or (expected is not None and raised.line == expected.line):
+    # Judge the variables only when the program went as the case says; after a
+    # missing or misplaced error they would report knock-on effects, not causes.
+    went_as_expected = (
+        raised is None and expected is None
+        if raised is None or expected is None
+        else raised.line == expected.line
+    )
+    if went_as_expected:
         judge = _Judge(backend, case, options, interpreter.env)
         for expectation in case.expect:
             try:

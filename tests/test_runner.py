@@ -159,6 +159,21 @@ def test_expected_error_that_does_not_come(load_case: LoadCase, torch_backend: B
     assert "`y.backward()` (steps line 3) to raise; it did not" in mismatch.message
 
 
+def test_nothing_runs_or_is_judged_after_a_missing_error(
+    load_case: LoadCase, torch_backend: Backend
+) -> None:
+    # Line 3 should raise and does not (the graph was retained). Line 4 would
+    # raise (y.detach() is not in the graph), and x.grad = [4, 8] is not the
+    # [2, 4] expected: both are knock-on effects, so only the missing error shows.
+    steps = "y = sum(x * x)\ny.backward(retain_graph=True)\ny.backward()\ng = grad(y, y.detach())"
+    text = case_text(steps, "x: {grad: [2.0, 4.0]}", extra="raises: {line: 3}")
+    verdict = run(load_case, torch_backend, text)
+    assert verdict.outcome is Outcome.FAILED
+    (mismatch,) = verdict.mismatches
+    assert "`y.backward()` (steps line 3) to raise; it did not" in mismatch.message
+    assert verdict.raised is None
+
+
 def test_error_at_another_line(load_case: LoadCase, torch_backend: Backend) -> None:
     # grad() of a tensor that needs no grad raises at line 2, not at the line named.
     steps = "y = x * 1\ng = grad(sum(y), y.detach())\nh = y * 2"
