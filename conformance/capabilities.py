@@ -84,6 +84,6 @@ def infer_capabilities(
     if _uses_create_graph(program):
         needed.add("higher-order")
     needed |= _grad_mode_capabilities(program.statements)
-    if uses_float64:
+    if uses_float64 or "double" in program.ops:  # a float64 input, or a cast to float64
         needed.add("float64")
     return frozenset(needed)

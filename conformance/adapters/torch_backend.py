@@ -78,6 +78,9 @@ class TorchBackend(Backend):
     capabilities = frozenset(CAPABILITIES)
     conventions: ClassVar[Mapping[str, str]] = {
         "subgradient": "torch",
+        "tie-break": "torch",
+        "singular-point": "torch",
+        "nan-propagation": "torch",
         "complex-gradient": "conjugate",
     }
 
