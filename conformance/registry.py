@@ -62,7 +62,11 @@ def resolve_backend(spec: str) -> type[Backend]:
 
 def create_backend(spec: str, device: str) -> Backend:
     """Resolve and construct an adapter; construction errors are usage errors."""
-    backend_class = resolve_backend(spec)
+    return instantiate_backend(resolve_backend(spec), spec, device)
+
+
+def instantiate_backend(backend_class: type[Backend], spec: str, device: str) -> Backend:
+    """Construct a resolved adapter on a device (where a missing device shows)."""
     try:
         return backend_class(device=device)
     except Exception as exc:

@@ -23,6 +23,7 @@ from conformance.errors import BackendConfigError, CaseFileError
 from conformance.knownfail import KnownList, KnownListError, load_known_list
 from conformance.loader import bundled_cases_dir, iter_case_paths
 from conformance.model import KINDS
+from conformance.registry import instantiate_backend, resolve_backend
 from conformance.report.collect import case_payload
 from conformance.runner import RunOptions
 from pytest_autograd_spec.items import CaseFailure, CaseFileCollector, CaseFileErrorItem, CaseItem
@@ -144,15 +145,13 @@ def _known_lists(config: pytest.Config, name: str, flag: str) -> list[KnownList]
     return lists
 
 
-def _create_backend(spec: str, device: str) -> Any:
-    from conformance.registry import create_backend, resolve_backend
-
+def _create_backend(spec: str, device: str) -> Backend:
     try:
-        resolve_backend(spec)
+        backend_class = resolve_backend(spec)
     except BackendConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     try:
-        return create_backend(spec, device)
+        return instantiate_backend(backend_class, spec, device)
     except BackendConfigError as exc:
         if device != "cpu":
             raise pytest.UsageError(
