@@ -21,23 +21,6 @@ from conformance.model import Case, CaseFile
 WriteCases = Callable[..., Path]
 LoadCases = Callable[..., CaseFile]
 
-#: A valid case file of one case; tests change one thing in it at a time.
-VALID_CASE_FILE = """\
-schema_version: "1.0"
-cases:
-  - id: square
-    description: The derivative of x squared is two x.
-    kind: math
-    inputs:
-      x: {value: 3.0, requires_grad: true}
-    steps: |
-      y = x ** 2
-      g = grad(y, x)[0]
-    expect:
-      y: {value: 9.0}
-      g: {value: 6.0}
-"""
-
 
 def dedent(text: str) -> str:
     """Strip the common indentation of a YAML text written inside a test function."""
