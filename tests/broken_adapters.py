@@ -59,10 +59,11 @@ class OverwritesGrad(TorchBackend):
         super().backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
 
 
-class IgnoresCreateGraph(TorchBackend):
-    """grad() and backward() never build a graph of the derivative (create_graph dropped)."""
+class _RewritesPassFlags(TorchBackend):
+    """Passes every grad() and backward() on with retain_graph/create_graph rewritten."""
 
-    name = "broken-ignores-create-graph"
+    def flags(self, retain_graph: bool | None, create_graph: bool) -> tuple[bool | None, bool]:
+        return retain_graph, create_graph
 
     def grad(
         self,
@@ -75,8 +76,9 @@ class IgnoresCreateGraph(TorchBackend):
         *more: Any,
         **named: Any,
     ) -> tuple[torch.Tensor | None, ...]:
+        retain_graph, create_graph = self.flags(retain_graph, create_graph)
         return super().grad(
-            outputs, inputs, grad_outputs, retain_graph, False, allow_unused, *more, **named
+            outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, *more, **named
         )
 
     def backward(
@@ -87,7 +89,17 @@ class IgnoresCreateGraph(TorchBackend):
         create_graph: bool,
         inputs: Sequence[torch.Tensor] | None,
     ) -> None:
-        super().backward(tensors, grad_tensors, retain_graph, False, inputs)
+        retain_graph, create_graph = self.flags(retain_graph, create_graph)
+        super().backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
+
+
+class IgnoresCreateGraph(_RewritesPassFlags):
+    """grad() and backward() never build a graph of the derivative (create_graph dropped)."""
+
+    name = "broken-ignores-create-graph"
+
+    def flags(self, retain_graph: bool | None, create_graph: bool) -> tuple[bool | None, bool]:
+        return retain_graph, False
 
 
 class GradFnEverywhere(TorchBackend):
@@ -99,35 +111,13 @@ class GradFnEverywhere(TorchBackend):
         return True
 
 
-class NeverFreesGraph(TorchBackend):
+class NeverFreesGraph(_RewritesPassFlags):
     """Every pass retains the graph, so a second pass through a freed graph does not raise."""
 
     name = "broken-never-frees-graph"
 
-    def grad(
-        self,
-        outputs: Sequence[torch.Tensor],
-        inputs: Sequence[torch.Tensor],
-        grad_outputs: Sequence[torch.Tensor | None] | None,
-        retain_graph: bool | None,
-        create_graph: bool,
-        allow_unused: bool,
-        *more: Any,
-        **named: Any,
-    ) -> tuple[torch.Tensor | None, ...]:
-        return super().grad(
-            outputs, inputs, grad_outputs, True, create_graph, allow_unused, *more, **named
-        )
-
-    def backward(
-        self,
-        tensors: Sequence[torch.Tensor],
-        grad_tensors: Sequence[torch.Tensor | None] | None,
-        retain_graph: bool | None,
-        create_graph: bool,
-        inputs: Sequence[torch.Tensor] | None,
-    ) -> None:
-        super().backward(tensors, grad_tensors, True, create_graph, inputs)
+    def flags(self, retain_graph: bool | None, create_graph: bool) -> tuple[bool | None, bool]:
+        return True, create_graph
 
 
 class NoSine(TorchBackend):
