@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from conformance.capabilities import CAPABILITIES
-from conformance.conventions import CONVENTIONS
+from conformance.conventions import CONVENTIONS, FAMILIES
 from conformance.errors import NotSupportedError
 
 Tensor = Any  # the engine's own tensor type
@@ -43,6 +43,12 @@ class Backend(ABC):
     #: PyTorch device backend may; then the spec checks them unless the run
     #: asks for the portable spec only (--autograd-portable).
     torch_details: ClassVar[bool] = False
+    #: The exception classes the engine raises when it rejects a misuse. When
+    #: set, an error of any other class is an adapter error, never the answer
+    #: to an expected error; it also admits a class Python uses for
+    #: programming errors (AttributeError, ...) if the engine really raises it.
+    #: See conformance.faults for how an adapter's own errors are told apart.
+    engine_errors: ClassVar[tuple[type[Exception], ...]] = ()
     #: The step language's operations: name -> callable(*args) in the
     #: argument order of the vocabulary (docs/vocabulary.md).
     OPS: ClassVar[Mapping[str, Callable[..., Any]]] = {}
@@ -166,20 +172,46 @@ class Backend(ABC):
         raise NotSupportedError("grad_fn name")
 
 
+def engine_version(backend: Backend) -> str:
+    """The adapter's ``version``, or why it could not be read: a header must not crash a run."""
+    try:
+        return str(backend.version)
+    except Exception as exc:
+        return f"unknown (the adapter's version raised {type(exc).__name__}: {exc})"
+
+
 def check_capabilities(backend: type[Backend]) -> None:
     """Reject capabilities and conventions outside the closed vocabularies.
 
     A typo in either would otherwise skip cases silently.
     """
+    for error_class in backend.engine_errors:
+        if (
+            not isinstance(error_class, type)
+            or not issubclass(error_class, Exception)
+            or error_class is Exception
+        ):
+            raise ValueError(
+                f"backend {backend.name!r}: engine_errors lists {error_class!r}; it takes"
+                " the engine's own exception classes (subclasses of Exception, not Exception)"
+            )
     unknown = set(backend.capabilities) - set(CAPABILITIES)
     if unknown:
         raise ValueError(
             f"backend {backend.name!r} declares unknown capabilities {sorted(unknown)};"
             f" known: {', '.join(CAPABILITIES)}"
         )
-    unknown = set(backend.conventions) - set(CONVENTIONS)
+    # A key names one operation family's convention; a family name (subgradient)
+    # declares every key of that family the adapter does not name one by one.
+    unknown = set(backend.conventions) - set(CONVENTIONS) - set(FAMILIES)
     if unknown:
         raise ValueError(
             f"backend {backend.name!r} declares unknown conventions {sorted(unknown)};"
-            f" known: {', '.join(CONVENTIONS)}"
+            f" known: {', '.join(CONVENTIONS)} (or a whole family: {', '.join(FAMILIES)})"
         )
+    for key, value in backend.conventions.items():
+        if not isinstance(value, str) or not value:
+            raise ValueError(
+                f"backend {backend.name!r} declares convention {key} = {value!r};"
+                " a value is a non-empty string naming what the engine does"
+            )

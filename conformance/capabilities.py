@@ -1,13 +1,14 @@
 """The closed vocabulary of capabilities, and what a case needs of them.
 
-An adapter declares the capabilities its engine has; a case's needs are
-inferred from its steps and expectations (and may be added by hand). A case
-that needs what a backend lacks is skipped with that reason, never passed.
+An adapter declares the capabilities its engine has. A case's needs are
+inferred from its steps (and may be added by hand): a case whose steps need
+what a backend lacks is skipped with that reason, never passed. An
+expectation that reads what a backend lacks (a grad_fn, ``.grad``) does not
+switch the case off: that one check is reported as unchecked, naming the
+capability, and the rest of the case is run and judged.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from conformance.language import ir
 from conformance.language.vocabulary import GRAD_MODES, OPS
@@ -26,12 +27,18 @@ CAPABILITIES: dict[str, str] = {
     "requires-grad-flag": "requires_grad introspection and requires_grad_()",
     "hooks": "register_hook(): functions applied to a tensor's gradient",
     "float64": "double-precision tensors",
+    "graph-membership": (
+        "grad() knows what is on the recorded graph: it refuses an output without history and"
+        " an input that does not require grad or is unused (None with allow_unused);"
+        " a functional engine answers zero instead"
+    ),
 }
 
 # Read off the vocabulary's table, so a new operation cannot forget its capability.
 _BY_OP = {name: spec.capability for name, spec in OPS.items() if spec.capability is not None}
 
-_BY_EXPECTATION = {
+#: The capability each kind of expectation reads; without it, that check is unchecked.
+CHECK_CAPABILITIES: dict[str, str] = {
     "grad": "grad-accumulation",
     "grad_fn": "grad-fn",
     "grad_fn_name": "grad-fn",
@@ -75,12 +82,9 @@ def _grad_mode_capabilities(statements: tuple[ir.Stmt, ...]) -> set[str]:
     return needed
 
 
-def infer_capabilities(
-    program: ir.Program, expectation_keys: Iterable[str], uses_float64: bool
-) -> frozenset[str]:
-    """The capabilities a case needs, read off its program and expectations."""
+def infer_capabilities(program: ir.Program, uses_float64: bool) -> frozenset[str]:
+    """The capabilities a case's steps need to run at all."""
     needed = {_BY_OP[op] for op in program.ops if op in _BY_OP}
-    needed.update(_BY_EXPECTATION[key] for key in expectation_keys if key in _BY_EXPECTATION)
     if _uses_create_graph(program):
         needed.add("higher-order")
     needed |= _grad_mode_capabilities(program.statements)

@@ -47,3 +47,21 @@ class NotSupportedError(Exception):
 
 class BackendConfigError(Exception):
     """A backend that cannot be found or constructed (a usage error)."""
+
+
+class EmulatedError(RuntimeError):
+    """An error an adapter raises on its engine's behalf, on purpose.
+
+    Some rules have no call in an engine's API that would raise them: a
+    ``grad()`` an adapter builds on the engine's ``backward()`` must itself
+    reject an input that does not require grad. Raised as this class, such an
+    error answers an expected error, and reports say the adapter raised it.
+    Any other exception raised by the adapter's own code is an adapter error.
+    """
+
+
+class CaseTimeout(BaseException):
+    """A case ran past the run's per-case timeout.
+
+    A BaseException, so that an adapter's ``except Exception`` cannot swallow it.
+    """

@@ -13,13 +13,12 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field
 
-from conformance.backend import Backend
 from conformance.capabilities import CAPABILITIES
+from conformance.claims import check_claims, format_claims
 from conformance.errors import BackendConfigError, CaseFileError
 from conformance.loader import bundled_cases_dir, iter_case_paths, load_case_file
 from conformance.model import Case
 from conformance.registry import BUILTIN_BACKENDS, create_backend, known_backends
-from conformance.runner import Outcome, RunOptions, run_case
 
 
 @dataclass
@@ -76,42 +75,14 @@ def bundled_cases() -> list[Case]:
     return cases
 
 
-def check_claims(backend: Backend, cases: list[Case]) -> list[str]:
-    """Check each capability the adapter says it lacks, on one case that needs just that one.
-
-    The case is run as if the capability were declared. The adapter must then
-    raise NotSupportedError (the case is skipped), or not be asked at all (the
-    case passes); a failure means the claim hides a broken method instead.
-    """
-    problems = []
-    lacking = [c for c in CAPABILITIES if c not in backend.capabilities]
-    for capability in lacking:
-        case = next(
-            (c for c in cases if c.capabilities - backend.capabilities == {capability}), None
-        )
-        if case is None:
-            continue
-        declared = backend.capabilities | {capability}
-        claiming: Backend = type(
-            type(backend).__name__, (type(backend),), {"capabilities": declared}
-        )(device=backend.device)
-        verdict = run_case(case, claiming, RunOptions())
-        if verdict.outcome is Outcome.FAILED:
-            first = verdict.mismatches[0] if verdict.mismatches else "no detail"
-            problems.append(
-                f"{backend.name} declares it lacks {capability!r}, but {case.location}"
-                f" ({case.id}) run on it failed instead of raising NotSupportedError: {first}"
-            )
-    return problems
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="device to construct adapters on")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument(
         "--check-claims",
         metavar="BACKEND",
-        help="run one case per capability the backend lacks: it must raise NotSupportedError",
+        help="run every case needing only a capability the backend declares missing, with it"
+        " declared: a call that answers for it and a case that then fails contradict the claim",
     )
 
 
@@ -121,12 +92,10 @@ def _check(spec: str, device: str) -> int:
     except BackendConfigError as exc:
         print(f"backends: {exc}", file=sys.stderr)
         return 2
-    problems = check_claims(backend, bundled_cases())
-    for problem in problems:
-        print(problem)
-    if not problems:
-        print(f"{backend.name}: every capability it declares missing raises NotSupportedError")
-    return 1 if problems else 0
+    checks = check_claims(backend, bundled_cases())
+    for line in format_claims(backend, checks):
+        print(line)
+    return 1 if any(check.status == "accused" for check in checks) else 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ violations of a file are reported together.
 from __future__ import annotations
 
 import json
-import re
+import traceback
 from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
@@ -18,10 +18,18 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from conformance.arrays import ValueSpecError, build_array
+from conformance.arrays import ValueSpecError, build_array, invalid_literal_part, spec_elements
 from conformance.capabilities import infer_capabilities
 from conformance.errors import CaseFileError, Location
 from conformance.language import StepSyntaxError, compile_steps, ir
+from conformance.limits import (
+    FILE_ELEMENTS,
+    TENSOR_ELEMENTS,
+    LimitConfigError,
+    LimitExceeded,
+    literal_elements,
+)
+from conformance.matching import pattern_problem
 from conformance.model import (
     EXPECT_NONE,
     Case,
@@ -31,7 +39,7 @@ from conformance.model import (
     InputSpec,
     Tolerance,
 )
-from conformance.yamlsource import LocatedDict, LocatedList, load_yaml
+from conformance.yamlsource import LocatedDict, LocatedList, parse_yaml, read_source
 
 CASE_FILE_SUFFIXES = (".yaml", ".yml")
 
@@ -104,9 +112,70 @@ def _describe(error: ValidationError, document: Any, display: str) -> tuple[int,
     )
 
 
+#: Literals with more elements than this are checked by a plain walk, not by the schema.
+_SCHEMA_LITERAL_ELEMENTS = 64
+
+
+def _copy_dict(mapping: LocatedDict, changes: dict[str, Any]) -> LocatedDict:
+    """A copy of ``mapping`` with some values changed; lines are kept."""
+    copy = LocatedDict({**mapping, **changes})
+    copy.line, copy.key_lines = mapping.line, mapping.key_lines
+    copy.value_lines = mapping.value_lines
+    return copy
+
+
+def _literal_view(value: Any) -> Any:
+    """What the schema is shown of a value: a long literal as [] or as its wrong part."""
+    if not isinstance(value, list) or literal_elements(value) <= _SCHEMA_LITERAL_ELEMENTS:
+        return value
+    wrong = invalid_literal_part(value)
+    return [] if wrong is None else wrong
+
+
+def _case_view(raw: Any) -> Any:
+    if not isinstance(raw, LocatedDict):
+        return raw
+    changes: dict[str, Any] = {}
+    for section, keys in (("inputs", ("value",)), ("expect", ("value", "grad"))):
+        mapping = raw.get(section)
+        if not isinstance(mapping, LocatedDict):
+            continue
+        specs: dict[str, Any] = {}
+        for name, spec in mapping.items():
+            if not isinstance(spec, LocatedDict):
+                continue
+            shown = {key: _literal_view(spec[key]) for key in keys if key in spec}
+            changed = {key: view for key, view in shown.items() if view is not spec[key]}
+            if changed:
+                specs[name] = _copy_dict(spec, changed)
+        if specs:
+            changes[section] = _copy_dict(mapping, specs)
+    return _copy_dict(raw, changes) if changes else raw
+
+
+def _schema_view(document: Any) -> Any:
+    """The document as the schema validates it: long literals are checked apart.
+
+    JSON Schema validation costs tens of microseconds per element of a
+    literal; a walk (arrays.invalid_literal_part) does the same check at a
+    fraction of that, so a long literal neither slows loading nor floods the
+    message. Lines are read from the original document.
+    """
+    cases = document.get("cases") if isinstance(document, LocatedDict) else None
+    if not isinstance(cases, LocatedList):
+        return document
+    views = [_case_view(raw) for raw in cases]
+    if all(view is raw for view, raw in zip(views, cases, strict=True)):
+        return document
+    shown = LocatedList(views)
+    shown.line, shown.item_lines = cases.line, cases.item_lines
+    return _copy_dict(document, {"cases": shown})
+
+
 def _schema_errors(document: Any, display: str) -> None:
+    errors = _validator().iter_errors(_schema_view(document))
     described = sorted(
-        (_describe(error, document, display) for error in _validator().iter_errors(document)),
+        (_describe(error, document, display) for error in errors),
         key=lambda item: item[0],
     )
     if not described:
@@ -139,12 +208,46 @@ def _tolerance(raw: Any) -> Tolerance:
 
 
 def _check_value(value: Any, where: Location, case_id: str, key: str) -> None:
+    """Build the value once (within the element limit) to find what cannot be built."""
     if value is None:
         return
     try:
         build_array(value, "float64")
-    except (ValueSpecError, ValueError, TypeError) as exc:
+    except (ValueSpecError, ValueError, TypeError, LimitExceeded) as exc:
         raise CaseFileError(where, f"key {key}: {exc}", case_id) from None
+
+
+def _value_specs(document: dict[str, Any]) -> Iterator[tuple[int, str, str, Any]]:
+    """Every value spec of a schema-valid file: (its line, case id, key path, the spec)."""
+    for raw in document["cases"]:
+        case_id = str(raw["id"])
+        inputs = raw.get("inputs") or LocatedDict()
+        for name, spec in inputs.items():
+            line = inputs.key_lines.get(name, raw.line)
+            yield line, case_id, f"inputs.{name}.value", spec["value"]
+        expect = raw["expect"]
+        for name, spec in expect.items():
+            for key in ("value", "grad"):
+                if spec.get(key) is not None:
+                    line = expect.key_lines.get(name, raw.line)
+                    yield line, case_id, f"expect.{name}.{key}", spec[key]
+
+
+def _check_file_elements(document: dict[str, Any], display: str) -> None:
+    """Each value, and the values of the file together, within the element limits.
+
+    Counted from the specs alone, before anything is built, so a file cannot
+    make the loader allocate what it then refuses.
+    """
+    total: float = 0
+    for line, case_id, key, spec in _value_specs(document):
+        try:
+            count = spec_elements(spec)
+            TENSOR_ELEMENTS.check(count, "this value")
+            total += count
+            FILE_ELEMENTS.check(total, "the values of this file, up to this one,")
+        except (ValueSpecError, LimitExceeded) as exc:
+            raise CaseFileError(Location(display, line), f"key {key}: {exc}", case_id) from None
 
 
 def _build_case(raw: LocatedDict, topic: str, display: str, raw_lines: list[str]) -> Case:
@@ -190,15 +293,15 @@ def _build_case(raw: LocatedDict, topic: str, display: str, raw_lines: list[str]
                 case_id,
             )
         raises = ExpectedError(
-            spec["line"], spec.get("type"), spec.get("match"), raw.key_lines["raises"]
+            spec["line"],
+            str(spec["misuse"]),
+            spec.get("type"),
+            spec.get("match"),
+            raw.key_lines["raises"],
         )
-        if raises.match is not None:
-            try:
-                re.compile(raises.match)
-            except re.error as exc:
-                raise CaseFileError(
-                    at(raw, "raises"), f"key raises.match: {exc}", case_id
-                ) from None
+        problem = None if raises.match is None else pattern_problem(raises.match)
+        if problem is not None:
+            raise CaseFileError(at(raw, "raises"), f"key raises.match: {problem}", case_id)
 
     defined_before = _defined_before(program, raises.line if raises else None)
     expectations: list[Expectation] = []
@@ -252,10 +355,7 @@ def _build_case(raw: LocatedDict, topic: str, display: str, raw_lines: list[str]
             case_id,
         )
     uses_float64 = dtype == "float64" or any(spec.dtype == "float64" for spec in inputs)
-    keys = {key for expectation in expectations for key in expectation.checked_keys()}
-    needed = infer_capabilities(program, keys, uses_float64) | frozenset(
-        raw.get("capabilities", ())
-    )
+    needed = infer_capabilities(program, uses_float64) | frozenset(raw.get("capabilities", ()))
     return Case(
         id=case_id,
         description=str(raw["description"]),
@@ -297,17 +397,49 @@ def _defined_before(program: ir.Program, line: int | None) -> set[str]:
     return names
 
 
+#: How a fault of the loader itself (one no check foresaw) is reported: still as
+#: the file's error, so that one file never stops a run, but named for what it is.
+LOADER_FAULT = "the loader failed on this file (a fault of the loader; please report it)"
+
+
 def load_case_file(path: Path, display: str | None = None, topic: str | None = None) -> CaseFile:
-    """Load and validate one case file; raises CaseFileError with its location."""
+    """Load and validate one case file; raises CaseFileError with its location.
+
+    That is the only error a file's content can cause: whatever the file holds,
+    loading it ends in cases or in one CaseFileError, within the limits of
+    conformance.limits (size, nesting, elements), so a run goes on with the
+    other files. A missing file is a FileNotFoundError, and a malformed limit
+    setting a LimitConfigError: neither is about the file's content.
+    """
     display = display or str(path)
-    document = load_yaml(path, display)
+    try:
+        return _load_case_file(path, display, topic)
+    except CaseFileError as exc:
+        # The message is the whole report. The loader's frames are of no use to
+        # an author, and costly to print: a frame's arguments can be a YAML graph
+        # whose repr expands every alias (pytest prints them for a failed setup).
+        raise exc.with_traceback(None) from None
+    except (FileNotFoundError, LimitConfigError):
+        raise
+    except Exception as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        at = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        detail = f"{type(exc).__name__}{at}: {exc}"
+        detail = detail if len(detail) <= 300 else detail[:297] + "..."
+        raise CaseFileError(Location(display), f"{LOADER_FAULT}: {detail}") from None
+
+
+def _load_case_file(path: Path, display: str, topic: str | None) -> CaseFile:
+    text = read_source(path, display)
+    document = parse_yaml(text, display)
     if not isinstance(document, dict):
         raise CaseFileError(
             Location(display, 1), "a case file is a mapping with schema_version and cases"
         )
     _schema_errors(document, display)
+    _check_file_elements(document, display)
     file_topic = str(document.get("topic") or topic or path.parent.name)
-    raw_lines = path.read_text(encoding="utf-8").splitlines()
+    raw_lines = text.splitlines()
     seen: dict[str, int] = {}
     cases: list[Case] = []
     for raw in document["cases"]:

@@ -70,6 +70,7 @@ class Expectation:
 @dataclass(frozen=True)
 class ExpectedError:
     line: int  # within steps
+    misuse: str  # from conformance.misuses.MISUSES
     type: str | None
     match: str | None
     yaml_line: int
@@ -101,6 +102,18 @@ class Case:
     @property
     def location(self) -> Location:
         return Location(self.path, self.line)
+
+    @property
+    def checked_capabilities(self) -> frozenset[str]:
+        """Capabilities its expectations read; without one, that check goes unchecked."""
+        from conformance.capabilities import CHECK_CAPABILITIES
+
+        return frozenset(
+            CHECK_CAPABILITIES[key]
+            for expectation in self.expect
+            for key in expectation.checked_keys()
+            if key in CHECK_CAPABILITIES
+        )
 
     def step_location(self, step_line: int) -> Location:
         """The YAML location of a line of the steps."""

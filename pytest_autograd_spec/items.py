@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from conformance.errors import CaseFileError
+from conformance.deadline import backstop
+from conformance.errors import CaseFileError, Location
 from conformance.loader import load_case_file
 from conformance.model import Case
 from conformance.runner import Outcome, Verdict, run_case, skip_reason
@@ -24,6 +25,12 @@ class CaseFileCollector(pytest.File):
         except CaseFileError as exc:
             yield CaseFileErrorItem.from_parent(self, name="load", error=exc)
             return
+        except Exception as exc:  # the loader's own bug: still one located error, not a stop
+            error = CaseFileError(
+                Location(self.nodeid), f"loading raised {type(exc).__name__}: {exc}"
+            )
+            yield CaseFileErrorItem.from_parent(self, name="load", error=error)
+            return
         self.config.addinivalue_line(
             "markers",
             f"{marker_name('topic', case_file.topic)}: autograd cases of topic {case_file.topic}",
@@ -32,7 +39,8 @@ class CaseFileCollector(pytest.File):
             item = CaseItem.from_parent(self, name=case.id, case=case)
             item.add_marker(marker_name("topic", case.topic))
             item.add_marker(marker_name("kind", case.kind))
-            for capability in sorted(case.capabilities):
+            # -m selects by what a case uses: its steps' needs and what its checks read.
+            for capability in sorted(case.capabilities | case.checked_capabilities):
                 item.add_marker(marker_name("cap", capability))
             yield item
 
@@ -43,6 +51,8 @@ def _skip(reason: str) -> BaseException:
 
 
 class CaseFailure(Exception):
+    """The case does not hold, or could not be judged (an adapter error, a timeout)."""
+
     def __init__(self, verdict: Verdict) -> None:
         self.verdict = verdict
 
@@ -67,10 +77,11 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         spec = spec_of(self.config)
         assert spec is not None
-        self.verdict = run_case(self.case, spec.backend, spec.options)
+        with backstop(spec.options.timeout, spec.timeout_dump):
+            self.verdict = run_case(self.case, spec.backend, spec.options)
         if self.verdict.outcome is Outcome.SKIPPED:
             raise _skip(self.verdict.reason)
-        if self.verdict.outcome is Outcome.FAILED:
+        if self.verdict.outcome is not Outcome.PASSED:
             raise CaseFailure(self.verdict)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -78,13 +89,25 @@ class CaseItem(pytest.Item):
             spec = spec_of(self.config)
             backend = spec.backend.name if spec else "the backend"
             case = self.case
+            verdict = excinfo.value.verdict
+            headline = {
+                Outcome.ERROR: "could not be judged: the adapter failed",
+                Outcome.TIMED_OUT: "timed out",
+            }.get(verdict.outcome, "does not hold")
             lines = [
-                f"{case.location}: case {case.id!r} ({case.kind}) does not hold on {backend}",
+                f"{case.location}: case {case.id!r} ({case.kind}) {headline} on {backend}",
                 f"  rule: {case.description}",
             ]
-            for mismatch in excinfo.value.verdict.mismatches:
+            for mismatch in verdict.mismatches:
                 where = f"{case.path}:{mismatch.line}: " if mismatch.line else ""
                 lines.append(f"  - {where}{mismatch.variable}: {mismatch.message}")
+            for unchecked in verdict.unchecked:
+                lines.append(
+                    f"  (unchecked: {case.path}:{unchecked.line}: {unchecked.variable}"
+                    f" {unchecked.check} needs {unchecked.needs})"
+                )
+            if verdict.traceback:
+                lines += ["", "adapter traceback:", verdict.traceback.rstrip()]
             return "\n".join(lines)
         return str(super().repr_failure(excinfo))
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from conformance import SCHEMA_VERSION
-from conformance.backend import Backend
+from conformance.backend import Backend, engine_version
 from conformance.capabilities import CAPABILITIES
 from conformance.errors import BackendConfigError, CaseFileError
 from conformance.knownfail import KnownList, KnownListError, load_known_list
@@ -71,6 +71,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             "report",
             "autograd_report",
             "write a JSON report of the run to this path (see docs/reports.md)",
+            None,
+        ),
+        (
+            "timeout",
+            "autograd_timeout",
+            "seconds a case may run; a case past it fails as timed out and the run goes on"
+            " (default: no limit)",
             None,
         ),
     ]
@@ -161,6 +168,20 @@ def _create_backend(spec: str, device: str) -> Backend:
         raise pytest.UsageError(str(exc)) from None
 
 
+def _timeout(text: str | None) -> float | None:
+    if text is None or text == "":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise pytest.UsageError(
+            f"--autograd-timeout must be a positive number of seconds, not {text!r}"
+        )
+    return seconds
+
+
 def _strictness(config: pytest.Config, backend: Backend) -> bool:
     """The command line wins, then the ini file, then what the backend promises."""
     option = config.getoption("autograd_strict")
@@ -196,10 +217,11 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--autograd-cases: {full} does not exist")
         roots.append((full.resolve(), _display(full.resolve(), invocation)))
     report = _setting(config, "autograd_report")
+    timeout = _timeout(_setting(config, "autograd_timeout"))
     session = SpecSession(
         backend,
         spec,
-        RunOptions(dtype=dtype, strict=strict),
+        RunOptions(dtype=dtype, strict=strict, timeout=timeout),
         roots,
         xfails=_known_lists(config, "autograd_xfails", "--autograd-xfails"),
         skips=_known_lists(config, "autograd_skips", "--autograd-skips"),
@@ -265,8 +287,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     backend = spec.backend
     lines = [
-        f"autograd-spec: backend {backend.name} {backend.version} ({spec.backend_spec}),"
-        f" device {backend.device}, dtype {spec.options.dtype},"
+        f"autograd-spec: backend {backend.name} {engine_version(backend)}"
+        f" ({spec.backend_spec}), device {backend.device}, dtype {spec.options.dtype},"
         f" strict {'on' if spec.options.strict else 'off'}, schema {SCHEMA_VERSION}",
         f"autograd-spec: capabilities {', '.join(sorted(backend.capabilities)) or '(none)'}",
     ]
@@ -276,6 +298,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     for label, lists in (("known failures", spec.xfails), ("skips", spec.skips)):
         for known in lists:
             lines.append(f"autograd-spec: {label} {known.path} ({len(known.entries)} entries)")
+    if spec.options.timeout is not None:
+        lines.append(f"autograd-spec: timeout {spec.options.timeout:g} s per case")
     if spec.report_path is not None:
         lines.append(f"autograd-spec: report {spec.report_path}")
     return lines

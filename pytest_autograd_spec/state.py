@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -21,6 +22,8 @@ class SpecSession:
     xfails: list[KnownList] = field(default_factory=list)
     skips: list[KnownList] = field(default_factory=list)
     report_path: Path | None = None
+    #: Where the timeout's backstop writes tracebacks before it ends the process.
+    timeout_dump: IO[str] | None = None
 
 
 SPEC_KEY = pytest.StashKey[SpecSession]()

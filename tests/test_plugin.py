@@ -86,7 +86,7 @@ cases:
       y = sum(x * x)
       y.backward()
       y.backward()
-    raises: {line: 3, type: ValueError, match: "no such message"}
+    raises: {line: 3, misuse: freed-graph, type: ValueError, match: "no such message"}
     expect:
       x: {grad: [2.0, 4.0]}
   - id: torch-names
@@ -434,12 +434,11 @@ def test_terminal_summary_by_capability(pytester: pytest.Pytester) -> None:
         if len(fields) < 4 or not fields[1].isdigit():
             break
         rows[fields[0]] = [int(value) for value in fields[1:4]]
-    # passed, failed, skipped. WRONG needs grad-fn (its grad_fn check) and fails.
+    # passed, failed, skipped, by what the steps need: WRONG's steps need nothing
+    # (its grad_fn check does not gate the case), and it fails.
     assert rows == {
-        "(none)": [1, 0, 0],
+        "(none)": [1, 1, 0],
         "backward": [1, 0, 0],
-        "grad-accumulation": [1, 0, 0],
-        "grad-fn": [1, 1, 0],
         "higher-order": [1, 0, 0],
     }
 
@@ -525,7 +524,9 @@ def test_adapter_raising_everywhere_fails_cases_without_crashing(probe: pytest.P
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     output = result.stdout.str()
     assert "INTERNALERROR" not in output
-    assert "creating the inputs raised RuntimeError: tensor() is broken" in output
+    assert "creating the inputs: adapter error" in output
+    assert "RuntimeError: tensor() is broken" in output
+    assert "adapter traceback:" in output  # where it broke
 
 
 @pytest.mark.bundle("documents")

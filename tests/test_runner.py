@@ -141,7 +141,7 @@ def test_expected_none_against_a_tensor(load_case: LoadCase, torch_backend: Back
 def test_expected_error_at_its_line(load_case: LoadCase, torch_backend: Backend) -> None:
     # The second backward goes through the freed graph of x * x (mul saves its inputs).
     steps = "y = sum(x * x)\ny.backward()\ny.backward()"
-    raises = "raises: {line: 3}"
+    raises = "raises: {line: 3, misuse: freed-graph}"
     text = case_text(steps, "x: {grad: [2.0, 4.0]}", extra=raises)
     verdict = run(load_case, torch_backend, text)
     assert verdict.outcome is Outcome.PASSED, messages(verdict)
@@ -150,13 +150,13 @@ def test_expected_error_at_its_line(load_case: LoadCase, torch_backend: Backend)
 
 def test_expected_error_that_does_not_come(load_case: LoadCase, torch_backend: Backend) -> None:
     steps = "y = sum(x * x)\ny.backward(retain_graph=True)\ny.backward()"
-    text = case_text(steps, "x: {grad: [4.0, 8.0]}", extra="raises: {line: 3}")
+    text = case_text(steps, "x: {grad: [4.0, 8.0]}", extra="raises: {line: 3, misuse: freed-graph}")
     verdict = run(load_case, torch_backend, text)
     assert verdict.outcome is Outcome.FAILED
     (mismatch,) = verdict.mismatches
     assert mismatch.check == "error"
     assert mismatch.line == 12  # steps line 3, one lower for the raises key
-    assert "`y.backward()` (steps line 3) to raise; it did not" in mismatch.message
+    assert "`y.backward()` (steps line 3) to raise (freed-graph); it did not" in mismatch.message
 
 
 def test_nothing_runs_or_is_judged_after_a_missing_error(
@@ -166,22 +166,24 @@ def test_nothing_runs_or_is_judged_after_a_missing_error(
     # raise (y.detach() is not in the graph), and x.grad = [4, 8] is not the
     # [2, 4] expected: both are knock-on effects, so only the missing error shows.
     steps = "y = sum(x * x)\ny.backward(retain_graph=True)\ny.backward()\ng = grad(y, y.detach())"
-    text = case_text(steps, "x: {grad: [2.0, 4.0]}", extra="raises: {line: 3}")
+    text = case_text(steps, "x: {grad: [2.0, 4.0]}", extra="raises: {line: 3, misuse: freed-graph}")
     verdict = run(load_case, torch_backend, text)
     assert verdict.outcome is Outcome.FAILED
     (mismatch,) = verdict.mismatches
-    assert "`y.backward()` (steps line 3) to raise; it did not" in mismatch.message
+    assert "`y.backward()` (steps line 3) to raise (freed-graph); it did not" in mismatch.message
     assert verdict.raised is None
 
 
 def test_error_at_another_line(load_case: LoadCase, torch_backend: Backend) -> None:
     # grad() of a tensor that needs no grad raises at line 2, not at the line named.
     steps = "y = x * 1\ng = grad(sum(y), y.detach())\nh = y * 2"
-    text = case_text(steps, "y: {value: [1.0, 2.0]}", extra="raises: {line: 3}")
+    text = case_text(
+        steps, "y: {value: [1.0, 2.0]}", extra="raises: {line: 3, misuse: freed-graph}"
+    )
     verdict = run(load_case, torch_backend, text)
     assert verdict.outcome is Outcome.FAILED
     (mismatch,) = verdict.mismatches
-    assert "expected an error at `h = y * 2` (steps line 3)" in mismatch.message
+    assert "expected an error at `h = y * 2` (steps line 3, freed-graph)" in mismatch.message
     assert "(steps line 2) raised RuntimeError" in mismatch.message
 
 
@@ -198,7 +200,7 @@ def test_strict_mode_checks_error_type_and_message(
     load_case: LoadCase, torch_backend: Backend
 ) -> None:
     steps = "y = sum(x * x)\ny.backward()\ny.backward()"
-    raises = "raises: {line: 3, type: ValueError, match: 'no such message'}"
+    raises = "raises: {line: 3, misuse: freed-graph, type: ValueError, match: 'no such message'}"
     text = case_text(steps, "x: {grad: [2.0, 4.0]}", extra=raises)
     assert run(load_case, torch_backend, text).outcome is Outcome.PASSED
     verdict = run(load_case, torch_backend, text, strict=True)
@@ -211,7 +213,9 @@ def test_strict_mode_checks_error_type_and_message(
 
 def test_grad_fn_name_checked_only_in_strict(load_case: LoadCase, torch_backend: Backend) -> None:
     text = case_text("y = x * 2", "y: {grad_fn_name: NotTheRightName}")
-    assert run(load_case, torch_backend, text).outcome is Outcome.PASSED
+    portable = run(load_case, torch_backend, text)
+    assert portable.outcome is Outcome.SKIPPED  # it checked nothing: not a pass
+    assert "strict" in portable.reason
     verdict = run(load_case, torch_backend, text, strict=True)
     assert verdict.outcome is Outcome.FAILED
     assert "grad_fn name (strict): expected NotTheRightName" in messages(verdict)[0]
@@ -243,7 +247,7 @@ def test_missing_capability_skips_with_its_name(load_case: LoadCase) -> None:
 
 class TorchConventionBackend(TorchBackend):
     name = "other-convention"
-    conventions: ClassVar[Mapping[str, str]] = {"subgradient": "zero"}
+    conventions: ClassVar[Mapping[str, str]] = {"subgradient.relu": "one-half"}
 
 
 def test_other_convention_skips(load_case: LoadCase) -> None:
@@ -251,12 +255,12 @@ def test_other_convention_skips(load_case: LoadCase) -> None:
         "g = grad(sum(relu(x)), x)[0]",
         "g: {value: [1.0, 1.0]}",
         kind="convention",
-        extra="convention: {subgradient: torch}",
+        extra="convention: {subgradient.relu: torch}",
     )
     verdict = run(load_case, TorchConventionBackend(), text)
     assert verdict.outcome is Outcome.SKIPPED
-    assert "convention subgradient" in verdict.reason
-    assert "'zero'" in verdict.reason
+    assert "convention subgradient.relu" in verdict.reason
+    assert "'one-half'" in verdict.reason
 
 
 class NoSine(TorchBackend):
@@ -311,22 +315,25 @@ class CrashingObservation(TorchBackend):
         raise KeyError("to_numpy exploded")
 
 
-def test_crashing_inputs_fail_the_case(load_case: LoadCase) -> None:
+def test_crashing_inputs_are_an_adapter_error(load_case: LoadCase) -> None:
     text = case_text("y = x * 2", "y: {value: [2.0, 4.0]}")
     verdict = run(load_case, Crashing(), text)
-    assert verdict.outcome is Outcome.FAILED
-    assert "creating the inputs raised RuntimeError: tensor exploded" in messages(verdict)[0]
+    assert verdict.outcome is Outcome.ERROR
+    assert "creating the inputs: adapter error" in messages(verdict)[0]
+    assert "RuntimeError: tensor exploded" in messages(verdict)[0]
 
 
-def test_crashing_ops_and_observation_fail_the_case(load_case: LoadCase) -> None:
+def test_crashing_ops_and_observation_are_adapter_errors(load_case: LoadCase) -> None:
     failing_step = case_text("y = x * 2", "y: {value: [2.0, 4.0]}")
     verdict = run(load_case, CrashingOps(), failing_step)
-    assert verdict.outcome is Outcome.FAILED
-    assert "raised ZeroDivisionError: mul exploded" in messages(verdict)[0]
+    assert verdict.outcome is Outcome.ERROR
+    assert "ZeroDivisionError: mul exploded" in messages(verdict)[0]
+    assert "test_runner.py" in verdict.traceback
     observe = case_text("y = grad(sum(x), x)[0]", "y: {value: [1.0, 1.0]}")
     verdict = run(load_case, CrashingObservation(), observe)
-    assert verdict.outcome is Outcome.FAILED
-    assert "observing it raised KeyError" in messages(verdict)[0]
+    assert verdict.outcome is Outcome.ERROR
+    assert "reading value: adapter error" in messages(verdict)[0]
+    assert "KeyError" in messages(verdict)[0]
 
 
 def test_grad_tuple_is_unpacked(load_case: LoadCase, torch_backend: Backend) -> None:

@@ -127,9 +127,9 @@ cases:
 def test_a_convention_the_oracle_cannot_judge_is_listed_with_the_case_reason(
     write_cases: WriteCases,
 ) -> None:
-    text = SEMANTICS.replace("KIND", "convention\n    convention: {subgradient: torch}").replace(
-        "ORACLE", "oracle: a central difference at a kink averages the two slopes"
-    )
+    text = SEMANTICS.replace(
+        "KIND", "convention\n    convention: {subgradient.relu: zero}"
+    ).replace("ORACLE", "oracle: a central difference at a kink averages the two slopes")
     status, report = run(write_cases(text))
     assert status == 0, report
     line = line_of(text, "g: {value")
@@ -189,7 +189,7 @@ def test_steps_after_an_expected_error_are_not_run(write_cases: WriteCases) -> N
         steps: |
           y = x * 2
           g = grad(y, x)[0]
-        raises: {line: 2}
+        raises: {line: 2, misuse: freed-graph}
         expect:
           y: {value: [2.0, 4.0]}
     """

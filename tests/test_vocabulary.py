@@ -479,7 +479,7 @@ def test_augmented_assignment_is_the_in_place_operation_on_the_name() -> None:
     assert program.statements[2] == ir.Assign(
         ("y",), False, ir.Call("div_", (ir.Name("y"), ir.Const(2.0))), 3, "y /= 2.0"
     )
-    assert infer_capabilities(program, (), False) == {"in-place"}
+    assert infer_capabilities(program, False) == {"in-place"}
 
 
 def test_a_string_argument_is_a_constant_in_signature_order() -> None:
@@ -605,7 +605,7 @@ def test_rejections_name_line_and_column(
 )
 def test_capability_inference(source: str, expected: set[str]) -> None:
     program = compile_steps(source, ("x",))
-    assert infer_capabilities(program, (), False) == expected
+    assert infer_capabilities(program, False) == expected
 
 
 # Running the new forms ------------------------------------------------------

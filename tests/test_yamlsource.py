@@ -109,3 +109,61 @@ def test_non_string_keys_become_strings(write_cases: WriteCases) -> None:
     path = write_cases("1: one\ntrue: yes\n")
     document = load_yaml(path, "keys.yaml")
     assert set(document) == {"1", "True"}
+
+
+def test_a_byte_that_is_not_utf8_is_located_at_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(b"a: 1\nb: caf\xe9\n")
+    with pytest.raises(CaseFileError) as info:
+        load_yaml(path, "latin.yaml")
+    assert (info.value.location.line, info.value.location.column) == (2, 7)
+    assert "not UTF-8" in str(info.value) and "0xe9" in str(info.value)
+
+
+def test_a_character_yaml_refuses_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "nul.yaml"
+    path.write_text("a: 1\nb: x\x00y\n", encoding="utf-8")
+    with pytest.raises(CaseFileError) as info:
+        load_yaml(path, "nul.yaml")
+    assert info.value.location.line == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "piece"),
+    [
+        ("a: 1\nb: !!float abc\n", 2, "'abc' as float"),
+        ("a: 1\nb: !!timestamp tomorrow\n", 2, "'tomorrow' as timestamp"),
+        ("a:\n  b: !!int 12x\n", 2, "'12x' as int"),
+        ("a: " + "7" * 5000 + "\n", 1, "as int"),
+    ],
+)
+def test_a_scalar_its_tag_cannot_read_is_located(
+    tmp_path: Path, text: str, line: int, piece: str
+) -> None:
+    path = tmp_path / "tags.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CaseFileError) as info:
+        load_yaml(path, "tags.yaml")
+    assert info.value.location.line == line
+    assert piece in str(info.value)
+
+
+def test_an_alias_bomb_is_refused_before_it_is_built(tmp_path: Path) -> None:
+    lines = ["l0: &l0 [a, b, c, d, e, f, g, h, i, j]"]
+    lines += [f"l{n}: &l{n} [" + ", ".join([f"*l{n - 1}"] * 10) + "]" for n in range(1, 9)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CaseFileError) as info:
+        load_yaml(path, "bomb.yaml")
+    # l4 is the first part over 50,000 nodes: 1 + 10 * 11,111.
+    assert info.value.location.line == 5
+    assert "111,111 YAML nodes" in str(info.value)
+
+
+def test_an_alias_inside_its_own_anchor_is_refused_at_the_anchor(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text("a: 1\nb: &b\n  c: *b\n", encoding="utf-8")
+    with pytest.raises(CaseFileError) as info:
+        load_yaml(path, "loop.yaml")
+    assert (info.value.location.line, info.value.location.column) == (2, 4)
+    assert "alias to itself" in str(info.value)

@@ -32,8 +32,11 @@ class TemplateBackend(Backend):
     #: What the engine has, from conformance.capabilities.CAPABILITIES; a typo is an error.
     #: Cases needing anything not listed here are skipped before they reach the adapter.
     capabilities: ClassVar[frozenset[str]] = frozenset()
-    #: Where several conventions are legitimate, the one your engine follows,
-    #: e.g. {"subgradient": "torch"}; cases pinning another one are skipped.
+    #: Where several answers are legitimate (a kink, a tie, a singular point),
+    #: the ones where your engine differs from the value the spec pins, by key
+    #: of conformance/conventions.py, e.g. {"subgradient.clamp": "zero-at-bounds"};
+    #: cases pinning another value for that key are skipped. Leave out what
+    #: your engine does as pinned: those cases run and are checked.
     conventions: ClassVar[Mapping[str, str]] = {}
     #: True only if the engine promises torch's own exception classes, messages
     #: and grad_fn names (a PyTorch device backend): strict mode becomes the default.

@@ -75,14 +75,14 @@ F = torch.nn.functional
 class TorchBackend(Backend):
     name = "torch"
     torch_details = True  # the reference: torch's details are its own
+    # What torch raises when it rejects a misuse; anything else is this adapter's fault.
+    engine_errors = (RuntimeError, TypeError, ValueError, IndexError)
     capabilities = frozenset(CAPABILITIES)
-    conventions: ClassVar[Mapping[str, str]] = {
-        "subgradient": "torch",
-        "tie-break": "torch",
-        "singular-point": "torch",
-        "nan-propagation": "torch",
-        "complex-gradient": "conjugate",
-    }
+    # The spec pins torch's choice at every kink, tie and singular point
+    # (conformance/conventions.py), and an undeclared key follows the pinned
+    # value: torch declares none. An engine that differs names the key, e.g.
+    # {"tie-break.max": "first-index"}.
+    conventions: ClassVar[Mapping[str, str]] = {}
 
     OPS: ClassVar[Mapping[str, Callable[..., Any]]] = {
         **PYTHON_OPERATORS,

@@ -9,6 +9,7 @@ construct, e.g. ``imports are not part of the step language``.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
 
 from conformance.language import ir
@@ -24,6 +25,15 @@ from conformance.language.vocabulary import (
     OpSpec,
     function_names,
     method_names,
+)
+from conformance.limits import (
+    EXPRESSION_DEPTH,
+    STEPS_CHARS,
+    STEPS_STATEMENTS,
+    TENSOR_ELEMENTS,
+    LimitExceeded,
+    creation_elements,
+    shape_elements,
 )
 
 _FORBIDDEN_NODES: dict[type[ast.AST], str] = {
@@ -75,12 +85,44 @@ def _fail(node: ast.AST, message: str) -> StepSyntaxError:
     return StepSyntaxError(getattr(node, "lineno", 0), getattr(node, "col_offset", -1) + 1, message)
 
 
+# Python's parser ends a line at \r\n, \r or \n only (not at \f or \x85, as str.splitlines does).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+
+
+class _Source:
+    """The steps text split into lines once, so each statement's text is a slice.
+
+    ``ast.get_source_segment`` splits the whole text again at every call,
+    which made loading quadratic in the length of the steps.
+    """
+
+    def __init__(self, source: str) -> None:
+        self._lines: list[str] = _LINE.findall(source)
+
+    def segment(self, node: ast.stmt) -> str:
+        """The text of ``node``, as ``ast.get_source_segment`` gives it (offsets are UTF-8)."""
+        end_line, end_column = node.end_lineno, node.end_col_offset
+        if end_line is None or end_column is None or node.lineno > len(self._lines):
+            return ""
+        first = self._lines[node.lineno - 1].encode("utf-8")
+        if end_line == node.lineno:
+            return first[node.col_offset : end_column].decode("utf-8")
+        last = self._lines[end_line - 1].encode("utf-8")
+        middle = "".join(self._lines[node.lineno : end_line - 1])
+        head = first[node.col_offset :].decode("utf-8")
+        return head + middle + last[:end_column].decode("utf-8")
+
+
 class _Compiler:
     def __init__(self, source: str, inputs: Sequence[str]) -> None:
-        self._source = source
+        self._source = _Source(source)
         self._inputs = tuple(inputs)
         self._defined: set[str] = set(inputs)
         self._assigned: list[str] = []
+        self._assigned_set: set[str] = set()
+        # Built once per program: the vocabulary computes them on each call.
+        self._functions = function_names()
+        self._methods = method_names()
         self._ops: set[str] = set()
         self._lambda_params: set[str] = set()
 
@@ -90,7 +132,7 @@ class _Compiler:
         return ir.Program(statements, self._inputs, tuple(self._assigned), frozenset(self._ops))
 
     def statement(self, node: ast.stmt) -> ir.Stmt:
-        text = ast.get_source_segment(self._source, node) or ""
+        text = self._source.segment(node)
         line = node.lineno
         if isinstance(node, ast.Assign):
             return self.assignment(node, line, text)
@@ -153,7 +195,8 @@ class _Compiler:
         else:
             raise _fail(target, "an assignment target must be a name, a tuple of names or x[index]")
         for name in names:
-            if name not in self._assigned:
+            if name not in self._assigned_set:
+                self._assigned_set.add(name)
                 self._assigned.append(name)
         return ir.Assign(names, unpack, value, line, text)
 
@@ -161,7 +204,7 @@ class _Compiler:
         if not isinstance(node, ast.Name):
             raise _fail(node, "an unpacking target must contain only names")
         self.check_identifier(node, node.id)
-        if node.id in function_names() or node.id in GRAD_MODES:
+        if node.id in self._functions or node.id in GRAD_MODES:
             # Methods only (x.t(), x.view()) live on tensors: their names stay free.
             raise _fail(node, f"{node.id!r} is a name of the vocabulary and cannot be assigned")
         self._defined.add(node.id)
@@ -298,7 +341,7 @@ class _Compiler:
         func = node.func
         if isinstance(func, ast.Name):
             self.check_identifier(func, func.id)
-            if func.id not in function_names():
+            if func.id not in self._functions:
                 raise _fail(
                     func,
                     f"unknown function {func.id!r} (see the vocabulary in docs/vocabulary.md)",
@@ -316,7 +359,7 @@ class _Compiler:
                 if node.args or node.keywords:
                     raise _fail(node, "t.grad.zero_() takes no arguments")
                 return self._op("zero_grad", (self.expression(func.value.value),))
-            if func.attr not in method_names():
+            if func.attr not in self._methods:
                 raise _fail(
                     func,
                     f"unknown method .{func.attr}() (see the vocabulary in docs/vocabulary.md)",
@@ -356,7 +399,7 @@ class _Compiler:
             raise _fail(node, "a hook is a lambda of exactly one plain parameter: lambda g: ...")
         param = arguments.args[0].arg
         self.check_identifier(arguments.args[0], param)
-        if param in function_names() or param in GRAD_MODES:
+        if param in self._functions or param in GRAD_MODES:
             raise _fail(
                 arguments.args[0],
                 f"{param!r} is a name of the vocabulary and cannot be a parameter",
@@ -440,6 +483,9 @@ class _Compiler:
         if spec.category is Category.CREATION:
             for expr in ordered:
                 _check_literal(node, spec.name, expr)
+            _check_elements(node, f"{spec.name}()", creation_elements(spec.name, _values(ordered)))
+        elif spec.name in ("expand", "repeat"):
+            _check_elements(node, f"{spec.name}()", _least_elements(spec.name, ordered[1]))
         return self._op(spec.name, tuple(ordered))
 
     def _op(self, name: str, args: tuple[ir.Expr, ...]) -> ir.Call:
@@ -484,6 +530,96 @@ def _check_literal(node: ast.AST, name: str, expr: ir.Expr) -> None:
     raise _fail(node, f"{name}() takes literal numbers (a shape, a fill value), not tensors")
 
 
+def _values(exprs: Sequence[ir.Expr]) -> list[object]:
+    """The Python values of literal arguments (checked by _check_literal)."""
+
+    def value(expr: ir.Expr) -> object:
+        if isinstance(expr, (ir.TupleExpr, ir.ListExpr)):
+            return [value(item) for item in expr.items]
+        return expr.value if isinstance(expr, ir.Const) else None
+
+    return [value(expr) for expr in exprs]
+
+
+def _least_elements(name: str, sizes: ir.Expr) -> float | None:
+    """The fewest elements ``x.expand(*sizes)`` or ``x.repeat(*sizes)`` can make (constant sizes).
+
+    A size -1 of expand keeps a dim of x, and x has at least one element, so
+    counting both as 1 gives a lower bound that needs no knowledge of x.
+    """
+    if not isinstance(sizes, ir.TupleExpr):
+        return None
+    items = sizes.items
+    if len(items) == 1 and isinstance(items[0], (ir.TupleExpr, ir.ListExpr)):
+        items = items[0].items
+    numbers = [item.value for item in items if isinstance(item, ir.Const)]
+    if len(numbers) != len(items) or not all(isinstance(n, (int, float)) for n in numbers):
+        return None
+    floor = [1 if name == "expand" and size == -1 else size for size in numbers]
+    return shape_elements(floor)
+
+
+def _check_elements(node: ast.AST, what: str, count: float | None) -> None:
+    """A constant shape in the steps is held to the element limit when the file loads."""
+    if count is None:
+        return
+    try:
+        TENSOR_ELEMENTS.check(count, what)
+    except LimitExceeded as exc:
+        raise _fail(node, str(exc)) from None
+
+
+def _check_size(module: ast.Module) -> None:
+    """Depth and number of statements within the limits, before anything recurses on the tree.
+
+    The compiler (and later the runner and the oracle) walk expressions
+    recursively; Python's own stack would give out somewhere past a few
+    hundred levels, so the depth is measured here without recursion.
+    """
+    max_depth = EXPRESSION_DEPTH.value()
+    max_statements = STEPS_STATEMENTS.value()
+    statements = 0
+    # (node, its depth, the nearest node with a position). Only nodes with a
+    # position count as a level: operators, contexts and ``with`` items are parts
+    # of the node above them, not levels a reader sees.
+    stack: list[tuple[ast.AST, int, ast.AST]] = [(s, 1, s) for s in reversed(module.body)]
+    while stack:
+        node, depth, where = stack.pop()
+        if hasattr(node, "lineno"):
+            where = node
+        else:
+            depth -= 1
+        if depth > max_depth:
+            over = LimitExceeded(EXPRESSION_DEPTH, depth, max_depth, "this statement")
+            raise _fail(where, str(over))
+        if isinstance(node, ast.stmt):
+            statements += 1
+            if statements > max_statements:
+                over = LimitExceeded(STEPS_STATEMENTS, statements, max_statements, "these steps")
+                raise _fail(node, str(over))
+        children = reversed(list(ast.iter_child_nodes(node)))
+        stack.extend((child, depth + 1, where) for child in children)
+
+
+def _parse(source: str) -> ast.Module:
+    """Python's parser on text within the length limit; its every failure is a StepSyntaxError."""
+    try:
+        STEPS_CHARS.check(len(source), "these steps")
+    except LimitExceeded as exc:
+        raise StepSyntaxError(1, 1, str(exc)) from None
+    try:
+        return ast.parse(source, mode="exec")
+    except SyntaxError as exc:
+        raise StepSyntaxError(
+            exc.lineno or 0, exc.offset or 0, f"Python syntax: {exc.msg}"
+        ) from None
+    except (ValueError, RecursionError, MemoryError):
+        # How Python's parser gives up on nesting it cannot handle (50,000 unary
+        # minus signs, a sum of 20,000 terms), before allocating much: the text
+        # is within the length limit.
+        raise StepSyntaxError(1, 1, "nested too deeply for Python's parser") from None
+
+
 def _hook_lambdas(module: ast.Module) -> set[int]:
     """The lambdas written as the argument of a .register_hook(...) call (by node id)."""
     found: set[int] = set()
@@ -500,13 +636,13 @@ def _hook_lambdas(module: ast.Module) -> set[int]:
 
 
 def compile_steps(source: str, inputs: Sequence[str]) -> ir.Program:
-    """Compile the text of a case's ``steps``; raises StepSyntaxError."""
-    try:
-        module = ast.parse(source, mode="exec")
-    except SyntaxError as exc:
-        raise StepSyntaxError(
-            exc.lineno or 0, exc.offset or 0, f"Python syntax: {exc.msg}"
-        ) from None
+    """Compile the text of a case's ``steps``; raises StepSyntaxError.
+
+    Linear in the length of the text, and within the limits of
+    conformance.limits (length, statements, nesting, constant shapes).
+    """
+    module = _parse(source)
+    _check_size(module)
     hooks = _hook_lambdas(module)
     for node in ast.walk(module):
         if type(node) in _FORBIDDEN_NODES and id(node) not in hooks:

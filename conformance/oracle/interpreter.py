@@ -21,6 +21,7 @@ import numpy as np
 
 from conformance.language import ir
 from conformance.language.vocabulary import OPS, Category, OpSpec
+from conformance.limits import check_step_elements
 from conformance.numpy_ops import NUMPY_OPS
 from conformance.oracle.program import FlatStatement
 from conformance.oracle.values import Handle, OracleStepError, OracleTensor, float_array
@@ -230,6 +231,7 @@ class Run:
             raise OracleStepError(f"{node.op}() has no numpy semantics (conformance.numpy_ops)")
         raw = [_unwrap(arg) for arg in args]
         tensors = list(_tensors(args))
+        check_step_elements(node.op, raw)  # before numpy allocates a result over the limit
         with np.errstate(all="ignore"):
             out = function(*raw)
         unjudged = next((t.unjudged for t in tensors if t.unjudged), None)

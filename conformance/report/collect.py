@@ -12,7 +12,12 @@ from typing import Any
 
 from conformance.compare import Mismatch
 from conformance.model import Case
-from conformance.report.model import CaseRecord, MismatchRecord
+from conformance.report.model import (
+    CaseRecord,
+    MismatchRecord,
+    RaisedRecord,
+    UncheckedRecord,
+)
 from conformance.runner import Verdict
 
 
@@ -34,11 +39,26 @@ def case_payload(case: Case, verdict: Verdict | None, listed_reason: str | None)
         "verdict": None,
     }
     if verdict is not None:
+        raised = verdict.raised
         payload["verdict"] = {
             "outcome": verdict.outcome.value,
             "reason": verdict.reason,
             "duration": verdict.duration,
             "mismatches": [_mismatch(m) for m in verdict.mismatches],
+            "unchecked": [
+                {"variable": u.variable, "check": u.check, "needs": u.needs, "line": u.line}
+                for u in verdict.unchecked
+            ],
+            "raised": None
+            if raised is None
+            else {
+                "type": raised.type,
+                "message": raised.message,
+                "line": case.step_location(raised.line).line,
+                "misuse": raised.misuse,
+                "emulated": raised.emulated,
+            },
+            "traceback": verdict.traceback,
         }
     plain: dict[str, Any] = json.loads(json.dumps(payload))
     return plain
@@ -62,10 +82,43 @@ def skip_text(longrepr: Any) -> str:
 
 
 class OutcomeCollector:
-    """Gathers the setup, call and teardown reports of each case into a CaseRecord."""
+    """Gathers the setup, call and teardown reports of each case into a CaseRecord.
+
+    A record starts as ``not-run`` when the case is selected, and earns its
+    outcome only from the reports of phases that finished: a case during
+    which the process died is ``crashed``, one running when the run was
+    interrupted is ``interrupted``, and one never started stays ``not-run``.
+    """
 
     def __init__(self) -> None:
         self._records: dict[str, CaseRecord] = {}
+        self._started: set[str] = set()
+        self._finished: set[str] = set()
+
+    def _record(self, nodeid: str, payload: dict[str, Any] | None) -> CaseRecord:
+        record = self._records.get(nodeid)
+        if record is None:
+            record = placeholder(nodeid) if payload is None else _from_payload(nodeid, payload)
+            self._records[nodeid] = record
+        elif payload is not None and not record.description:
+            fresh = _from_payload(nodeid, payload)
+            fresh.outcome, fresh.reason = record.outcome, record.reason
+            record = self._records[nodeid] = fresh
+        return record
+
+    def expect(self, nodeid: str, payload: dict[str, Any] | None = None) -> None:
+        """A selected case: recorded as not run until a report says otherwise."""
+        self._record(nodeid, payload)
+
+    def start(self, nodeid: str) -> None:
+        self._started.add(nodeid)
+
+    def crash(self, nodeid: str, message: str, outcome: str = "crashed") -> CaseRecord:
+        """The process running the case died (``timed-out`` when a timeout's backstop did it)."""
+        record = self._record(nodeid, None)
+        record.outcome, record.reason = outcome, message
+        self._finished.add(nodeid)
+        return record
 
     def add(
         self,
@@ -77,24 +130,16 @@ class OutcomeCollector:
         xfail_reason: str | None = None,
         skip_reason: str = "",
         duration: float = 0.0,
-    ) -> None:
+    ) -> CaseRecord:
         """Record one phase; ``outcome`` is pytest's: passed, failed or skipped."""
-        record = self._records.get(nodeid)
-        if record is None:
-            record = CaseRecord(
-                id=payload["id"],
-                nodeid=nodeid,
-                path=payload["path"],
-                line=payload["line"],
-                topic=payload["topic"],
-                kind=payload["kind"],
-                description=payload["description"],
-                capabilities=list(payload["capabilities"]),
-            )
-            self._records[nodeid] = record
+        record = self._record(nodeid, payload)
         verdict = payload.get("verdict")
         if verdict is not None:
             record.mismatches = [MismatchRecord(**m) for m in verdict["mismatches"]]
+            record.unchecked = [UncheckedRecord(**u) for u in verdict.get("unchecked", [])]
+            raised = verdict.get("raised")
+            record.raised = None if raised is None else RaisedRecord(**raised)
+            record.traceback = verdict.get("traceback", "")
             record.duration = float(verdict["duration"])
         if when == "setup":
             if outcome == "skipped":
@@ -107,8 +152,11 @@ class OutcomeCollector:
             )
             if verdict is None:
                 record.duration = duration
-        elif when == "teardown" and outcome == "failed" and record.outcome != "failed":
-            record.outcome = "error"
+        elif when == "teardown":
+            if outcome == "failed" and record.outcome != "failed":
+                record.outcome = "error"
+            self._finished.add(nodeid)
+        return record
 
     @staticmethod
     def _call_outcome(
@@ -123,13 +171,54 @@ class OutcomeCollector:
         if outcome == "passed":
             if xfail_reason is not None:  # a non-strict xfail that passed
                 return "xpassed", xfail_reason
+            if verdict is None or verdict["outcome"] != "passed":
+                return "error", "pytest reported a pass the runner did not give"
             return "passed", ""
         if verdict is None:
             return "error", ""
+        if verdict["outcome"] in ("error", "timed-out"):
+            return str(verdict["outcome"]), str(verdict.get("reason", ""))
         if verdict["outcome"] == "passed" and listed is not None:
             return "xpassed", str(listed)
         return "failed", ""
 
+    def finish(self) -> None:
+        """The run is over: a case started but not finished was interrupted."""
+        for nodeid in self._started - self._finished:
+            record = self._records.get(nodeid)
+            if record is not None and record.outcome == "not-run":
+                record.outcome = "interrupted"
+                record.reason = "the run stopped while this case ran"
+
     def records(self) -> list[CaseRecord]:
         """Every case seen, in the order of file and line (the same in any run order)."""
         return sorted(self._records.values(), key=lambda r: (r.path, r.line, r.nodeid))
+
+
+def _from_payload(nodeid: str, payload: dict[str, Any]) -> CaseRecord:
+    return CaseRecord(
+        id=payload["id"],
+        nodeid=nodeid,
+        path=payload["path"],
+        line=payload["line"],
+        topic=payload["topic"],
+        kind=payload["kind"],
+        description=payload["description"],
+        capabilities=list(payload["capabilities"]),
+    )
+
+
+def placeholder(nodeid: str) -> CaseRecord:
+    """A record for a case known only by its node id (a controller that never loaded it)."""
+    path, _, case_id = nodeid.partition("::")
+    parent = path.rsplit("/", 2)
+    return CaseRecord(
+        id=case_id or path,
+        nodeid=nodeid,
+        path=path,
+        line=0,
+        topic=parent[-2] if len(parent) >= 2 else "",
+        kind="",
+        description="",
+        capabilities=[],
+    )

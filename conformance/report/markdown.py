@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from conformance.report.model import RunReport
@@ -41,8 +42,32 @@ def cell(value: Tally | None) -> str:
     return f"{figure} `{bar(value.percent)}`"
 
 
+# A "<" that could open raw HTML in Markdown (a tag, a comment, an autolink);
+# "<2>" cannot, and stays as written.
+_HTML_START = re.compile(r"<(?=[A-Za-z/!?])")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _text(text: str) -> str:
+    """Text from a report (ids, messages, names) as Markdown shows it, never as markup.
+
+    A report may come from anyone; its strings must not put HTML into a page
+    rendered from this Markdown, nor end the list item they stand in.
+    """
+    return _HTML_START.sub("&lt;", _LINE_BREAK.sub(" ", text))
+
+
+def _code(text: str) -> str:
+    """``text`` as a code span, whatever backticks it holds (a longer fence encloses them)."""
+    text = _LINE_BREAK.sub(" ", text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _text(text).replace("|", "\\|")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -95,23 +120,24 @@ def render_markdown(reports: Sequence[RunReport]) -> str:
     for head, report in zip(heads, reports, strict=True):
         cases = divergences(report)
         if len(reports) > 1:
-            lines += [f"### {head}", ""]
+            lines += [f"### {_text(head)}", ""]
         if not cases:
             lines += ["None.", ""]
             continue
         for case in cases:
-            lines.append(f"- **{case.nodeid}** ({case.outcome}) at `{case.path}:{case.line}`")
-            lines.append(f"  - rule: {case.description}")
+            at = _code(f"{case.path}:{case.line}")
+            lines.append(f"- **{_text(case.nodeid)}** ({_text(case.outcome)}) at {at}")
+            lines.append(f"  - rule: {_text(case.description)}")
             if case.reason:
-                lines.append(f"  - listed: {case.reason}")
+                lines.append(f"  - listed: {_text(case.reason)}")
             for m in case.mismatches:
-                where = f" (`{case.path}:{m.line}`)" if m.line else ""
-                lines.append(f"  - {m.variable}: {m.message}{where}")
-            lines.append(f"  - reproduce: `{reproduction(report, case)}`")
+                where = f" ({_code(f'{case.path}:{m.line}')})" if m.line else ""
+                lines.append(f"  - {_text(m.variable)}: {_text(m.message)}{where}")
+            lines.append(f"  - reproduce: {_code(reproduction(report, case))}")
         lines.append("")
     errors = [(head, e) for head, r in zip(heads, reports, strict=True) for e in r.file_errors]
     if errors:
         lines += ["## Case files that did not load", ""]
-        lines += [f"- {head}: {error}" for head, error in errors]
+        lines += [f"- {_text(head)}: {_text(error)}" for head, error in errors]
         lines.append("")
     return "\n".join(lines)

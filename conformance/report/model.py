@@ -19,12 +19,29 @@ import jsonschema
 REPORT_FORMAT = "1.0"
 
 #: Every outcome a case can have in a report. "xfailed" and "xpassed" are
-#: cases on a known-failure list that failed as expected, or now pass.
-OUTCOMES = ("passed", "failed", "xfailed", "xpassed", "skipped", "error")
+#: cases on a known-failure list that failed as expected, or now pass;
+#: "error" is an error of the adapter's own code (or of pytest around the
+#: case); "crashed" a case during which the process died; "timed-out" one
+#: that ran past --autograd-timeout; "interrupted" one that was running when
+#: the run was interrupted; "not-run" one that was selected but never started.
+OUTCOMES = (
+    "passed",
+    "failed",
+    "xfailed",
+    "xpassed",
+    "skipped",
+    "error",
+    "crashed",
+    "timed-out",
+    "interrupted",
+    "not-run",
+)
 #: Outcomes that say the engine conforms to the case.
 CONFORMING = frozenset({"passed", "xpassed"})
 #: Outcomes of cases that ran (or should have): the denominator of conformance.
-APPLICABLE = frozenset({"passed", "failed", "xfailed", "xpassed", "error"})
+APPLICABLE = frozenset({"passed", "failed", "xfailed", "xpassed", "error", "crashed", "timed-out"})
+#: Outcomes of cases that did not finish for a reason outside the engine: counted nowhere.
+UNFINISHED = frozenset({"interrupted", "not-run"})
 
 
 class ReportError(Exception):
@@ -39,6 +56,27 @@ class MismatchRecord:
     line: int  # YAML line in the case's file, 0 when unknown
 
 
+@dataclass(frozen=True)
+class UncheckedRecord:
+    """An expectation the backend could not be asked (see runner.Unchecked)."""
+
+    variable: str
+    check: str
+    needs: str
+    line: int
+
+
+@dataclass(frozen=True)
+class RaisedRecord:
+    """The exception a step raised: what answered an expected error, or what broke the case."""
+
+    type: str
+    message: str
+    line: int  # YAML line of the step
+    misuse: str | None  # the misuse the case expected there, if it expected one
+    emulated: bool  # raised by the adapter on the engine's behalf
+
+
 @dataclass
 class CaseRecord:
     """One case's outcome; ``nodeid`` is the id pytest shows and ``-k`` selects."""
@@ -51,10 +89,14 @@ class CaseRecord:
     kind: str
     description: str
     capabilities: list[str]
-    outcome: str = "passed"
+    # A record starts as not run: only a case that finished earns another outcome.
+    outcome: str = "not-run"
     reason: str = ""  # why skipped, or why listed as a known failure
     mismatches: list[MismatchRecord] = field(default_factory=list)
     duration: float = 0.0
+    raised: RaisedRecord | None = None
+    unchecked: list[UncheckedRecord] = field(default_factory=list)
+    traceback: str = ""  # of an adapter error
 
 
 @dataclass
@@ -84,16 +126,21 @@ class RunReport:
     def from_json(cls, data: Any) -> RunReport:
         validate_report(data)
         fields = {key: value for key, value in data.items() if key != "report_format"}
-        cases = [
-            CaseRecord(
-                **{
-                    **case,
-                    "mismatches": [MismatchRecord(**m) for m in case["mismatches"]],
-                }
-            )
-            for case in fields.pop("cases")
-        ]
+        cases = [case_record(case) for case in fields.pop("cases")]
         return cls(**fields, cases=cases)
+
+
+def case_record(data: dict[str, Any]) -> CaseRecord:
+    """A CaseRecord from its JSON form (a report's or a journal's)."""
+    raised = data.get("raised")
+    return CaseRecord(
+        **{
+            **data,
+            "mismatches": [MismatchRecord(**m) for m in data.get("mismatches", [])],
+            "unchecked": [UncheckedRecord(**u) for u in data.get("unchecked", [])],
+            "raised": None if raised is None else RaisedRecord(**raised),
+        }
+    )
 
 
 @cache
@@ -106,15 +153,23 @@ def report_schema() -> dict[str, Any]:
 def validate_report(data: Any) -> None:
     """Raise ReportError naming the first place where ``data`` breaks the schema."""
     validator = jsonschema.Draft202012Validator(report_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    try:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    except RecursionError:
+        # The schema's depth is fixed; only data nested far deeper gets here.
+        raise ReportError("(top level): nested far deeper than a report") from None
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
-        raise ReportError(f"{where}: {error.message}")
+        message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
+        raise ReportError(f"{where}: {message}")
 
 
 def load_report(path: Path) -> RunReport:
+    """Read one report; whatever the file holds, the only error is a one-line ReportError."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ReportError(f"{path}: not a report: JSON nested too deeply to read") from None
     except (OSError, ValueError) as exc:
         raise ReportError(f"{path}: {exc}") from None
     try:
