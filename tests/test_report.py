@@ -219,7 +219,7 @@ def test_html_has_matrices_with_numbers_per_backend() -> None:
 def test_markdown_lists_figures_and_divergences() -> None:
     report = sample_report("mine", ("passed", "failed", "passed"))
     text = render_markdown([report])
-    assert "| t | 2/3 (66.7%) `███████░░░` |" in text
+    assert "| t | 2/3 (66.7%) `███████░░░` 3 of 3 apply |" in text
     assert "- **cases/t/f.yaml::case-1** (failed) at `cases/t/f.yaml:13`" in text
     assert "  - g: expected 1, got <2> (`cases/t/f.yaml:9`)" in text
     assert "case-0**" not in text  # passing cases are no divergence

@@ -50,9 +50,10 @@ def _cell(value: Tally | None) -> str:
     percent = value.percent or 0.0
     return (
         f'<td data-conforming="{value.conforming}" data-applicable="{value.applicable}"'
-        f' data-percent="{percent:.1f}">{value.conforming}/{value.applicable}'
-        f" ({format_percent(value.percent)})"
-        f'<span class="bar"><span style="width: {percent:.1f}%"></span></span></td>'
+        f' data-total="{value.total}" data-percent="{percent:.1f}">'
+        f"{value.conforming}/{value.applicable} ({format_percent(value.percent)})"
+        f'<span class="bar"><span style="width: {percent:.1f}%"></span></span>'
+        f"<small>{value.applicable} of {value.total} apply</small></td>"
     )
 
 

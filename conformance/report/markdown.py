@@ -39,7 +39,7 @@ def cell(value: Tally | None) -> str:
     if not value.applicable:
         return f"n/a ({value.skipped} skipped)"
     figure = f"{value.conforming}/{value.applicable} ({format_percent(value.percent)})"
-    return f"{figure} `{bar(value.percent)}`"
+    return f"{figure} `{bar(value.percent)}` {value.applicable} of {value.total} apply"
 
 
 # A "<" that could open raw HTML in Markdown (a tag, a comment, an autolink);
