@@ -51,8 +51,8 @@ CASE = """\
       g1 = grad(y, x, grad_outputs=ones_like(y), create_graph=True)[0]
       g2 = grad(g1, x, grad_outputs=ones_like(g1))[0]
     expect:
-      y: {{value: {y}, atol: 1e-4, grad_fn: true}}
-      g1: {{value: {g1}, atol: 1e-4, grad_fn: true}}
+      y: {{value: {y}, atol: 1.0e-4, grad_fn: true}}
+      g1: {{value: {g1}, atol: 1.0e-4, grad_fn: true}}
       g2: {{value: {g2}, grad_fn: false}}
 """
 

@@ -98,8 +98,11 @@ def _amount(count: float) -> str:
 
 TENSOR_ELEMENTS = Limit("tensor_elements", 1_000_000, "elements", "in one tensor")
 FILE_ELEMENTS = Limit("file_elements", 4_000_000, "elements", "in all the values of one file")
-FILE_BYTES = Limit("file_bytes", 1_000_000, "bytes", "in one case file")
-YAML_NODES = Limit("yaml_nodes", 50_000, "YAML nodes", "in one file, aliases expanded")
+FILE_BYTES = Limit("file_bytes", 16_000_000, "bytes", "in one case file")
+YAML_NODES = Limit("yaml_nodes", 2_000_000, "YAML nodes", "in one file, aliases expanded")
+ALIAS_NODES = Limit(
+    "alias_nodes", 50_000, "YAML nodes", "added to one file by expanding its aliases"
+)
 YAML_DEPTH = Limit("yaml_depth", 40, "levels of nesting", "in one file's YAML")
 STEPS_CHARS = Limit("steps_chars", 100_000, "characters", "in one case's steps")
 STEPS_STATEMENTS = Limit("steps_statements", 1_000, "statements", "in one case's steps")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from conformance.errors import CaseFileError, Location
-from conformance.limits import FILE_BYTES, YAML_DEPTH, YAML_NODES, LimitExceeded
+from conformance.limits import ALIAS_NODES, FILE_BYTES, YAML_DEPTH, YAML_NODES, LimitExceeded
 
 
 class LocatedDict(dict[str, Any]):
@@ -142,6 +142,8 @@ def check_node_limits(root: yaml.Node, display_path: str) -> None:
     sizes: dict[int, int] = {}
     heights: dict[int, int] = {}
     started: set[int] = set()  # the nodes whose subtree is being counted: the ancestors
+    references: dict[int, int] = {}  # how many parents hold each node: more than one is an alias
+    nodes: dict[int, yaml.Node] = {}
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, finished = stack.pop()
@@ -149,6 +151,9 @@ def check_node_limits(root: yaml.Node, display_path: str) -> None:
         children = _children(node)
         if finished:
             started.discard(key)
+            nodes[key] = node
+            for child in children:
+                references[id(child)] = references.get(id(child), 0) + 1
             sizes[key] = 1 + sum(sizes[id(child)] for child in children)
             heights[key] = 1 + max((heights[id(child)] for child in children), default=0)
             if sizes[key] > max_nodes:
@@ -168,6 +173,24 @@ def check_node_limits(root: yaml.Node, display_path: str) -> None:
         started.add(key)
         stack.append((node, True))
         stack.extend((child, False) for child in children if id(child) not in sizes)
+    _check_aliases(sizes[id(root)] - len(sizes), references, nodes, sizes, display_path)
+
+
+def _check_aliases(
+    added: int,
+    references: dict[int, int],
+    nodes: dict[int, yaml.Node],
+    sizes: dict[int, int],
+    display_path: str,
+) -> None:
+    """Refuse a file whose aliases expand it by more than the limit, at its costliest anchor."""
+    limit = ALIAS_NODES.value()
+    if added <= limit:
+        return
+    shared = [key for key, count in references.items() if count > 1]
+    worst = max(shared, key=lambda key: sizes[key] * (references[key] - 1))
+    over = LimitExceeded(ALIAS_NODES, added, limit, "this file's aliases")
+    raise CaseFileError(_node_location(display_path, nodes[worst]), str(over))
 
 
 def read_source(path: Path, display_path: str) -> str:

@@ -250,6 +250,10 @@ class SpecReporter:
             if self.spec.timeout_dump is not None:
                 self.spec.timeout_dump.close()
             return
+        if self.config.option.collectonly:  # nothing ran: there is no verdict to give
+            if self.journal is not None:
+                self.journal.close(remove=True)
+            return
         self.collector.finish()
         fill_placeholders(self.collector.records(), self.spec.roots)
         self.report = self.build_report()

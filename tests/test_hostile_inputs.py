@@ -260,14 +260,20 @@ def test_programs_too_large_for_python(tmp_path: Path, step: str, piece: str) ->
     assert piece in str(loaded.error)
 
 
-def test_a_file_over_the_byte_limit_is_refused_unread(tmp_path: Path) -> None:
+def test_a_file_over_the_byte_limit_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTOGRAD_SPEC_MAX_FILE_BYTES", "1000000")
     padding = "x" * 1_100_000
     loaded = load_guarded(write(tmp_path, TEMPLATE.replace("hostile content", padding)))
     assert_sound(loaded)
     assert "over the limit of 1,000,000 bytes" in str(loaded.error)
 
 
-def test_a_huge_literal_is_refused_by_its_node_count(tmp_path: Path) -> None:
+def test_a_huge_literal_is_refused_by_its_node_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTOGRAD_SPEC_MAX_YAML_NODES", "50000")
     literal = "[" + ", ".join(["1"] * 60_000) + "]"
     text = TEMPLATE.replace("y: {value: 9.0}", f"y: {{value: {literal}}}")
     loaded = load_guarded(write(tmp_path, text))

@@ -155,9 +155,23 @@ def test_an_alias_bomb_is_refused_before_it_is_built(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(CaseFileError) as info:
         load_yaml(path, "bomb.yaml")
-    # l4 is the first part over 50,000 nodes: 1 + 10 * 11,111.
-    assert info.value.location.line == 5
-    assert "111,111 YAML nodes" in str(info.value)
+    # l6 is the first part over 2,000,000 nodes: 1 + 10 * 1,111,111.
+    assert info.value.location.line == 7
+    assert "11,111,111 YAML nodes" in str(info.value)
+
+
+def test_aliases_that_expand_a_file_past_their_limit_are_refused_at_the_costliest_anchor(
+    tmp_path: Path,
+) -> None:
+    lines = ["l0: &l0 [a, b, c, d, e, f, g, h, i, j]"]
+    lines += [f"l{n}: &l{n} [" + ", ".join([f"*l{n - 1}"] * 10) + "]" for n in range(1, 5)]
+    path = tmp_path / "aliases.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CaseFileError) as info:
+        load_yaml(path, "aliases.yaml")
+    # 123,461 nodes expanded, 21 written: l3 (11,111 nodes, held 11 times) costs the most.
+    assert info.value.location.line == 4
+    assert "added to one file by expanding its aliases" in str(info.value)
 
 
 def test_an_alias_inside_its_own_anchor_is_refused_at_the_anchor(tmp_path: Path) -> None:
