@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from conformance.arrays import ValueSpecError, build_array, invalid_literal_part, spec_elements
+from conformance.cache import CaseCache, cache_key
 from conformance.capabilities import infer_capabilities
 from conformance.errors import CaseFileError, Location
 from conformance.language import StepSyntaxError, compile_steps, ir
 from conformance.limits import (
+    FILE_BYTES,
     FILE_ELEMENTS,
     TENSOR_ELEMENTS,
     LimitConfigError,
@@ -172,8 +175,31 @@ def _schema_view(document: Any) -> Any:
     return _copy_dict(document, {"cases": shown})
 
 
+def _compile_schema() -> Callable[[Any], Any]:
+    """The schema compiled to Python: it only says whether a document conforms.
+
+    Checking every case with a generic validator costs more than everything
+    else a load does; the compiled one costs a few percent of it. The generic
+    validator is still the one that explains a rejection, with every
+    violation located, so it runs only on a file the compiled one refuses.
+    Compiled once, when this module is imported: the code it runs is made
+    from the shipped schema alone, never from a case file, and no load runs
+    the compiler.
+    """
+    return fastjsonschema.compile(case_schema())
+
+
+_FAST_VALIDATOR = _compile_schema()
+
+
 def _schema_errors(document: Any, display: str) -> None:
-    errors = _validator().iter_errors(_schema_view(document))
+    view = _schema_view(document)
+    try:
+        _FAST_VALIDATOR(view)
+        return
+    except Exception:  # refused (or not understood): the generic validator says why
+        pass
+    errors = _validator().iter_errors(view)
     described = sorted(
         (_describe(error, document, display) for error in errors),
         key=lambda item: item[0],
@@ -402,8 +428,16 @@ def _defined_before(program: ir.Program, line: int | None) -> set[str]:
 LOADER_FAULT = "the loader failed on this file (a fault of the loader; please report it)"
 
 
-def load_case_file(path: Path, display: str | None = None, topic: str | None = None) -> CaseFile:
+def load_case_file(
+    path: Path,
+    display: str | None = None,
+    topic: str | None = None,
+    cache: CaseCache | None = None,
+) -> CaseFile:
     """Load and validate one case file; raises CaseFileError with its location.
+
+    With a ``cache``, a file loaded before with the same bytes, name, topic,
+    version and limits is taken from it instead (conformance.cache).
 
     That is the only error a file's content can cause: whatever the file holds,
     loading it ends in cases or in one CaseFileError, within the limits of
@@ -412,8 +446,22 @@ def load_case_file(path: Path, display: str | None = None, topic: str | None = N
     setting a LimitConfigError: neither is about the file's content.
     """
     display = display or str(path)
+    key = None
+    if cache is not None:
+        try:
+            data = path.read_bytes() if path.stat().st_size <= FILE_BYTES.value() else None
+        except OSError:
+            data = None  # the load below says what is wrong with the file
+        if data is not None:
+            key = cache_key(data, display, topic)
+            cached = cache.get(key)
+            if cached is not None:
+                return cached
     try:
-        return _load_case_file(path, display, topic)
+        loaded = _load_case_file(path, display, topic)
+        if cache is not None and key is not None:
+            cache.put(key, loaded)
+        return loaded
     except CaseFileError as exc:
         # The message is the whole report. The loader's frames are of no use to
         # an author, and costly to print: a frame's arguments can be a YAML graph

@@ -17,6 +17,9 @@ class _ExpectNone:
     def __repr__(self) -> str:
         return "None"
 
+    def __reduce__(self) -> str:
+        return "EXPECT_NONE"  # the one instance, also after a copy or a pickle
+
 
 EXPECT_NONE = _ExpectNone()
 

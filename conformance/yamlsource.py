@@ -128,6 +128,33 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+def check_tree_limits(root: yaml.Node, display_path: str) -> None:
+    """check_node_limits for a document without anchors, a tree: one pass, no bookkeeping.
+
+    Nothing is shared in a tree, so its size is its number of nodes and the
+    first node found below the depth limit is where it is too deep; only a
+    tree over the size limit pays for the general check, which locates it.
+    """
+    max_nodes = YAML_NODES.value()
+    max_depth = YAML_DEPTH.value()
+    count = 0
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if depth > max_depth:
+            over = LimitExceeded(YAML_DEPTH, depth, max_depth, "this part of the file")
+            raise CaseFileError(_node_location(display_path, node), str(over))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+    if count > max_nodes:
+        check_node_limits(root, display_path)  # finds and locates the smallest part over it
+
+
 def check_node_limits(root: yaml.Node, display_path: str) -> None:
     """Refuse a document too large or too deep before anything is built from it.
 
@@ -246,7 +273,10 @@ def parse_yaml(text: str, display_path: str) -> Any:
             ) from None
         if root is None:
             return None
-        check_node_limits(root, display_path)
+        if "&" in text:  # an anchor, so perhaps aliases: the document may be a graph
+            check_node_limits(root, display_path)
+        else:
+            check_tree_limits(root, display_path)
         return loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

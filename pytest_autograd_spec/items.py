@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,26 @@ class CaseFileCollector(pytest.File):
     """One YAML case file; a file that fails to load becomes one error item."""
 
     def collect(self) -> Iterator[pytest.Item]:
+        # Loading allocates many small objects that all live on: the collector's
+        # passes over them would only cost time (pytest_collection_finish
+        # freezes them for the run).
+        enabled = gc.isenabled()
+        gc.disable()
         try:
-            case_file = load_case_file(self.path, display=self.nodeid, topic=self.path.parent.name)
+            yield from self._collect()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _collect(self) -> Iterator[pytest.Item]:
+        try:
+            spec = spec_of(self.config)
+            case_file = load_case_file(
+                self.path,
+                display=self.nodeid,
+                topic=self.path.parent.name,
+                cache=None if spec is None else spec.cache,
+            )
         except CaseFileError as exc:
             yield CaseFileErrorItem.from_parent(self, name="load", error=exc)
             return

@@ -18,6 +18,7 @@ import pytest
 
 from conformance import SCHEMA_VERSION
 from conformance.backend import Backend, engine_version
+from conformance.cache import CaseCache
 from conformance.capabilities import CAPABILITIES
 from conformance.errors import BackendConfigError, CaseFileError
 from conformance.knownfail import KnownList, KnownListError, load_known_list
@@ -227,6 +228,8 @@ def pytest_configure(config: pytest.Config) -> None:
         skips=_known_lists(config, "autograd_skips", "--autograd-skips"),
         report_path=None if report is None else invocation / report,
     )
+    if getattr(config, "cache", None) is not None:
+        session.cache = CaseCache(config.cache.mkdir("autograd-spec"))
     config.stash[SPEC_KEY] = session
     config.pluginmanager.register(SpecReporter(session, config), "autograd-spec-reporter")
     for capability, text in CAPABILITIES.items():

@@ -8,6 +8,7 @@ item attaches its data to its reports as the plain attribute
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -139,7 +140,13 @@ class SpecReporter:
                     raise pytest.UsageError(f"stale list entry: {message}") from None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Every selected case gets a record now, as not run, until it earns another."""
+        """Every selected case gets a record now, as not run, until it earns another.
+
+        The cases and items live until the session ends, so they are moved out
+        of the garbage collector's reach (gc.freeze): its passes over them
+        cost more than running the cases.
+        """
+        gc.freeze()
         if _is_worker(self.config):
             return
         for item in session.items:
@@ -243,6 +250,9 @@ class SpecReporter:
             cases=self.collector.records(),
             file_errors=sorted(self.file_errors),
         )
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        gc.unfreeze()  # what the session held may be collected again
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

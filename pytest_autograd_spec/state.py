@@ -9,6 +9,7 @@ from typing import IO
 import pytest
 
 from conformance.backend import Backend
+from conformance.cache import CaseCache
 from conformance.knownfail import KnownList
 from conformance.runner import RunOptions
 
@@ -24,6 +25,8 @@ class SpecSession:
     report_path: Path | None = None
     #: Where the timeout's backstop writes tracebacks before it ends the process.
     timeout_dump: IO[str] | None = None
+    #: Loaded case files kept in pytest's cache folder (None with -p no:cacheprovider).
+    cache: CaseCache | None = None
 
 
 SPEC_KEY = pytest.StashKey[SpecSession]()

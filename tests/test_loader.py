@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conformance.errors import CaseFileError
-from conformance.loader import iter_case_paths, load_case_file
+from conformance.loader import bundled_cases_dir, iter_case_paths, load_case_file
 from conformance.model import EXPECT_NONE, Case, CaseFile
 
 LoadCases = Callable[..., CaseFile]
@@ -418,3 +419,52 @@ def test_a_long_literal_is_checked_without_the_schema_and_its_fault_located(
     assert error.location.line == 12
     assert "expect.y.value" in str(error) and "'x'" in str(error)
     assert len(str(error)) < 1000
+
+
+def test_the_compiled_schema_and_the_generic_validator_agree() -> None:
+    """The compiled validator decides alone what it accepts: it must refuse what jsonschema does.
+
+    Every bundled file, then each of its cases broken in one way at a time
+    (a required key gone, an unknown key, a wrong type, a name outside a
+    closed list) alone in a file, is put to both.
+    """
+    import copy
+
+    import fastjsonschema
+    import yaml
+
+    from conformance.loader import _FAST_VALIDATOR, _validator
+
+    def agree(document: Any) -> bool:
+        try:
+            _FAST_VALIDATOR(document)
+            fast = True
+        except fastjsonschema.JsonSchemaException:
+            fast = False
+        generic = not any(True for _ in _validator().iter_errors(document))
+        return fast == generic
+
+    breakers = [
+        lambda case: case.pop("kind"),
+        lambda case: case.update(unknown_key=1),
+        lambda case: case.update(kind="mathematics"),
+        lambda case: case.update(inputs=[1, 2]),
+        lambda case: case.update(capabilities=["telepathy"]),
+        lambda case: case.update(raises={"line": 1, "misuse": "a-typo"}),
+        lambda case: case.update(raises={"line": 0, "misuse": "freed-graph"}),
+        lambda case: case.update(expect={"y": {"value": [1, "x"]}}),
+        lambda case: case.update(expect={"1y": {"value": 1.0}}),
+        lambda case: case.update(convention={"subgradient": "torch"}),
+        lambda case: case.update(tolerance={}),
+    ]
+    checked = 0
+    for path in sorted(bundled_cases_dir().rglob("*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert agree(document), path
+        for case in document["cases"][:2]:  # alone in a file, each broken in turn
+            for brk in breakers:
+                broken = {**document, "cases": [copy.deepcopy(case)]}
+                brk(broken["cases"][0])
+                assert agree(broken), (path, case["id"])
+                checked += 1
+    assert checked > 1000
