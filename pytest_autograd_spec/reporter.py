@@ -251,9 +251,6 @@ class SpecReporter:
             file_errors=sorted(self.file_errors),
         )
 
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        gc.unfreeze()  # what the session held may be collected again
-
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if _is_worker(self.config):

@@ -7,10 +7,8 @@ serial run and in a pytest-xdist controller that never saw the items.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from conformance.compare import Mismatch
 from conformance.model import Case
 from conformance.report.model import (
     CaseRecord,
@@ -22,54 +20,59 @@ from conformance.runner import Verdict
 
 
 def case_payload(case: Case, verdict: Verdict | None, listed_reason: str | None) -> dict[str, Any]:
-    """What a case item attaches to its reports: JSON data, safe to send between processes.
+    """What a case item attaches to its reports: plain data, safe to send between processes.
 
-    The round trip through ``json`` turns the loader's located strings into
-    plain ones, which pytest-xdist's wire format insists on.
+    pytest-xdist's wire format takes only exact builtins, so every string is
+    made a plain ``str`` (the loader's located strings are subclasses) and
+    every number an ``int``, ``float`` or ``bool``.
     """
-    payload: dict[str, Any] = {
-        "id": case.id,
-        "path": case.path,
-        "line": case.line,
-        "topic": case.topic,
-        "kind": case.kind,
-        "description": case.description,
-        "capabilities": sorted(case.capabilities),
-        "listed": listed_reason,
-        "verdict": None,
-    }
-    if verdict is not None:
-        raised = verdict.raised
-        payload["verdict"] = {
-            "outcome": verdict.outcome.value,
-            "reason": verdict.reason,
-            "duration": verdict.duration,
-            "mismatches": [_mismatch(m) for m in verdict.mismatches],
-            "unchecked": [
-                {"variable": u.variable, "check": u.check, "needs": u.needs, "line": u.line}
-                for u in verdict.unchecked
-            ],
-            "raised": None
-            if raised is None
-            else {
-                "type": raised.type,
-                "message": raised.message,
-                "line": case.step_location(raised.line).line,
-                "misuse": raised.misuse,
-                "emulated": raised.emulated,
-            },
-            "traceback": verdict.traceback,
-        }
-    plain: dict[str, Any] = json.loads(json.dumps(payload))
-    return plain
-
-
-def _mismatch(mismatch: Mismatch) -> dict[str, Any]:
     return {
-        "variable": mismatch.variable,
-        "check": mismatch.check,
-        "message": mismatch.message,
-        "line": mismatch.line,
+        "id": str(case.id),
+        "path": str(case.path),
+        "line": int(case.line),
+        "topic": str(case.topic),
+        "kind": str(case.kind),
+        "description": str(case.description),
+        "capabilities": sorted(str(c) for c in case.capabilities),
+        "listed": None if listed_reason is None else str(listed_reason),
+        "verdict": None if verdict is None else _verdict(case, verdict),
+    }
+
+
+def _verdict(case: Case, verdict: Verdict) -> dict[str, Any]:
+    raised = verdict.raised
+    return {
+        "outcome": verdict.outcome.value,
+        "reason": str(verdict.reason),
+        "duration": float(verdict.duration),
+        "mismatches": [
+            {
+                "variable": str(m.variable),
+                "check": str(m.check),
+                "message": str(m.message),
+                "line": int(m.line),
+            }
+            for m in verdict.mismatches
+        ],
+        "unchecked": [
+            {
+                "variable": str(u.variable),
+                "check": str(u.check),
+                "needs": str(u.needs),
+                "line": int(u.line),
+            }
+            for u in verdict.unchecked
+        ],
+        "raised": None
+        if raised is None
+        else {
+            "type": str(raised.type),
+            "message": str(raised.message),
+            "line": int(case.step_location(raised.line).line),
+            "misuse": None if raised.misuse is None else str(raised.misuse),
+            "emulated": bool(raised.emulated),
+        },
+        "traceback": str(verdict.traceback),
     }
 
 
