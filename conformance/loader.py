@@ -291,8 +291,8 @@ def _build_case(raw: LocatedDict, topic: str, display: str, raw_lines: list[str]
         _check_value(spec["value"], Location(display, input_line), case_id, f"inputs.{name}.value")
         inputs.append(
             InputSpec(
-                name,
-                spec["value"],
+                str(name),
+                plain(spec["value"]),
                 bool(spec.get("requires_grad", False)),
                 spec.get("dtype"),
                 input_line,
@@ -354,11 +354,11 @@ def _build_case(raw: LocatedDict, topic: str, display: str, raw_lines: list[str]
             )
         expectations.append(
             Expectation(
-                variable=name,
+                variable=str(name),
                 line=where.line,
                 value=EXPECT_NONE
                 if "value" in spec and spec["value"] is None
-                else spec.get("value"),
+                else plain(spec.get("value")),
                 shape=tuple(spec["shape"]) if "shape" in spec else None,
                 dtype=spec.get("dtype"),
                 grad_fn=spec.get("grad_fn"),
@@ -367,9 +367,11 @@ def _build_case(raw: LocatedDict, topic: str, display: str, raw_lines: list[str]
                 else spec.get("grad_fn_name"),
                 requires_grad=spec.get("requires_grad"),
                 is_leaf=spec.get("is_leaf"),
-                grad=EXPECT_NONE if "grad" in spec and spec["grad"] is None else spec.get("grad"),
+                grad=EXPECT_NONE
+                if "grad" in spec and spec["grad"] is None
+                else plain(spec.get("grad")),
                 tolerance=Tolerance(rtol=spec.get("rtol"), atol=spec.get("atol")),
-                key_lines=dict(spec.key_lines),
+                key_lines={str(key): line for key, line in spec.key_lines.items()},
             )
         )
 
@@ -400,10 +402,25 @@ def _build_case(raw: LocatedDict, topic: str, display: str, raw_lines: list[str]
         dtype=dtype,
         tolerance=_tolerance(raw.get("tolerance")),
         source=raw.get("source"),
-        convention=dict(raw.get("convention", {})),
-        catalog=tuple(raw.get("catalog", ())),
+        convention=plain(dict(raw.get("convention", {}))),
+        catalog=tuple(str(item) for item in raw.get("catalog", ())),
         oracle_note=raw.get("oracle"),
     )
+
+
+def plain(value: Any) -> Any:
+    """A YAML value as plain lists, dicts and strings, its line bookkeeping dropped.
+
+    The loaded case keeps no YAML node: what it holds is smaller to keep (and
+    to cache) and the same to compare. Depth is bounded by the YAML depth limit.
+    """
+    if isinstance(value, dict):
+        return {plain(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
 
 
 def _defined_before(program: ir.Program, line: int | None) -> set[str]:
