@@ -16,9 +16,10 @@ rules, in order (docs/writing-an-adapter.md explains them to adapter authors):
    define its class and base classes) or in this package: an adapter fault.
    An error raised inside the engine, or by a C function the adapter called,
    is not caught by this rule.
-4. A programming error (``AttributeError``, ``NameError``, ``ImportError``, a
-   ``TypeError`` from calling a function with the wrong arguments): an adapter
-   fault, unless the adapter lists that class in ``engine_errors``.
+4. A ``TypeError`` from calling a function with the wrong arguments: an
+   adapter fault. A programming error (``AttributeError``, ``NameError``,
+   ``ImportError``): an adapter fault, unless the adapter lists that class in
+   ``engine_errors``.
 5. When the adapter declares ``engine_errors``, anything else that is not an
    instance of one of them: an adapter fault.
 6. Otherwise the engine's answer.
@@ -133,8 +134,9 @@ def classify(error: BaseException, backend: Backend) -> AdapterFault | None:
     declared = tuple(backend.engine_errors)
     if isinstance(error, PROGRAMMING_ERRORS) and not _declared_exactly(error, declared):
         return fault("a programming error, not an engine's answer")
-    binding = isinstance(error, TypeError) and _BINDING.search(str(error)) is not None
-    if binding and not _declared_exactly(error, declared):
+    if isinstance(error, TypeError) and _BINDING.search(str(error)) is not None:
+        # Never the engine's answer, declared or not: the runner calls every
+        # method with its contract's arguments, so the adapter called something wrongly.
         return fault("a call with the wrong arguments")
     if declared and not isinstance(error, declared):
         names = ", ".join(cls.__name__ for cls in declared)
