@@ -1,6 +1,6 @@
 """What the plugin costs per case, against a hand-written pytest test making the same torch calls.
 
-    python benchmarks/bench_overhead.py [--cases 1000] [--pairs 3]
+    python benchmarks/bench_overhead.py [--cases 1000] [--pairs 3] [--files 1] [--collect-only]
 
 Generates, in a temporary folder, N copies of the documents' second-order case
 (``y = x[:, 0] + x[:, 1] ** 2``, grad with create_graph, then a second grad;
@@ -28,6 +28,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 import yaml
@@ -87,17 +88,22 @@ def test_second_order_partials(i):
 """
 
 
-def write(folder: Path, n: int) -> tuple[Path, Path]:
+def write(folder: Path, n: int, files: int = 1) -> tuple[list[Path], Path]:
     spec = folder / "spec" / "bench"
     spec.mkdir(parents=True)
     values = {"x": X, "y": Y, "g1": G1, "g2": G2}
-    body = "".join(CASE.format(i=i, **values) for i in range(n))
-    case_file = spec / "second-order.yaml"
-    case_file.write_text(f'schema_version: "1.0"\ncases:\n{body}', encoding="utf-8")
+    case_files = []
+    per_file = n // files
+    for index in range(files):
+        first = index * per_file
+        body = "".join(CASE.format(i=i, **values) for i in range(first, first + per_file))
+        case_file = spec / f"second-order-{index}.yaml"
+        case_file.write_text(f'schema_version: "1.0"\ncases:\n{body}', encoding="utf-8")
+        case_files.append(case_file)
     test_file = folder / "hand" / "test_hand_written.py"
     test_file.parent.mkdir()
     test_file.write_text(textwrap.dedent(HAND_WRITTEN.format(n=n, **values)), encoding="utf-8")
-    return case_file, test_file
+    return case_files, test_file
 
 
 def timed(command: list[str], cwd: Path) -> float:
@@ -124,16 +130,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--files", type=int, default=1, help="split the cases over this many files")
+    parser.add_argument("--collect-only", action="store_true", help="measure loading only")
     args = parser.parse_args()
     python = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly"]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        case_file, _ = write(folder, args.cases)
+        case_files, _ = write(folder, args.cases, args.files)
         plugin = [*python, "--autograd-backend=torch", "--autograd-cases=spec", "-k", "bench"]
         hand = [*python, "hand"]
-        timed(plugin, folder)  # fills pytest's cache folder: later plugin runs are warm
+        if not args.collect_only:
+            timed(plugin, folder)  # fills pytest's cache folder: later plugin runs are warm
         cold_ratios, warm_ratios = [], []
-        for pair in range(args.pairs):
+        for pair in range(0 if args.collect_only else args.pairs):
             cold = timed([*plugin, "-p", "no:cacheprovider"], folder)
             warm = timed(plugin, folder)
             by_hand = timed(hand, folder)
@@ -143,20 +152,24 @@ def main() -> None:
                 f"run {pair + 1}: plugin {warm:.2f} s (cache warm), {cold:.2f} s (no cache);"
                 f" hand-written {by_hand:.2f} s; ratios {warm / by_hand:.2f}, {cold / by_hand:.2f}"
             )
-        print(
-            f"run ratio (median of {args.pairs}): {statistics.median(warm_ratios):.2f} with the"
-            f" cache warm, {statistics.median(cold_ratios):.2f} without a cache"
-        )
+        if warm_ratios:
+            print(
+                f"run ratio (median of {args.pairs}): {statistics.median(warm_ratios):.2f} with"
+                f" the cache warm, {statistics.median(cold_ratios):.2f} without a cache"
+            )
 
-        parse = parse_time(case_file)
-        collect = [*python, "--autograd-backend=torch", "--collect-only"]
+        parse = sum(parse_time(case_file) for case_file in case_files)
+        # A difference of two collections: plugins that cost the same in both (and whose
+        # import time varies run to run, as hypothesis's does) only add noise to it.
+        quiet = ["-p", "no:hypothesispytest"] if find_spec("hypothesis") else []
+        collect = [*python, *quiet, "--autograd-backend=torch", "--collect-only"]
         no_cache = ["-p", "no:cacheprovider"]
         spec = ["--autograd-cases=spec"]
-        cold_base = min(timed([*collect, *no_cache], folder) for _ in range(3))
-        cold = min(timed([*collect, *spec, *no_cache], folder) for _ in range(3))
+        cold_base = min(timed([*collect, *no_cache], folder) for _ in range(5))
+        cold = min(timed([*collect, *spec, *no_cache], folder) for _ in range(5))
         timed([*collect, *spec], folder)  # fills the cache
-        warm_base = min(timed(collect, folder) for _ in range(3))
-        warm = min(timed([*collect, *spec], folder) for _ in range(3))
+        warm_base = min(timed(collect, folder) for _ in range(5))
+        warm = min(timed([*collect, *spec], folder) for _ in range(5))
         print(f"libyaml parse of the {args.cases} cases: {parse * 1e3:.0f} ms")
         for label, seconds, baseline in (("cold", cold, cold_base), ("warm", warm, warm_base)):
             added = seconds - baseline
