@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import traceback
 from importlib.metadata import entry_points
 
 from conformance.backend import Backend, check_capabilities
@@ -30,11 +32,28 @@ def _import(target: str, shown: str) -> type[Backend]:
         raise BackendConfigError(f"backend {shown!r}: expected 'module:Class'")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except SyntaxError as exc:  # the adapter's own file: say where, as Python would
+        where = f"{exc.filename}:{exc.lineno}" if exc.filename else module_name
+        raise BackendConfigError(f"backend {shown!r}: {where}: SyntaxError: {exc.msg}") from None
+    except Exception as exc:  # ImportError, or anything the module raised while it ran
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
         raise BackendConfigError(
-            f"backend {shown!r}: cannot import {module_name!r}: {exc}"
+            f"backend {shown!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}{where}"
         ) from None
-    backend = getattr(module, class_name, None)
+    if not hasattr(module, class_name):
+        classes = sorted(
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, type) and issubclass(value, Backend) and value is not Backend
+        )
+        close = difflib.get_close_matches(class_name, classes, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        found = f" (adapters there: {', '.join(classes)})" if classes and not close else ""
+        raise BackendConfigError(
+            f"backend {shown!r}: {module_name!r} has no {class_name!r}{hint}{found}"
+        )
+    backend = getattr(module, class_name)
     if not (isinstance(backend, type) and issubclass(backend, Backend)):
         raise BackendConfigError(
             f"backend {shown!r}: {class_name!r} in {module_name!r}"

@@ -301,6 +301,11 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     for label, lists in (("known failures", spec.xfails), ("skips", spec.skips)):
         for known in lists:
             lines.append(f"autograd-spec: {label} {known.path} ({len(known.entries)} entries)")
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        lines.append(
+            "autograd-spec: the spec only: test files are collected when named on the"
+            " command line (e.g. pytest tests/)"
+        )
     if spec.options.timeout is not None:
         lines.append(f"autograd-spec: timeout {spec.options.timeout:g} s per case")
     if spec.report_path is not None:
