@@ -67,10 +67,6 @@ class AdapterFault:
         return f"adapter error{where}: {type(error).__name__}: {error} ({self.reason})"
 
 
-def _own_files(backend: Backend) -> frozenset[Path]:
-    return _adapter_files(type(backend))
-
-
 @cache
 def _adapter_files(backend_class: type[Backend]) -> frozenset[Path]:
     files = set()
@@ -115,9 +111,9 @@ def classify(error: BaseException, backend: Backend) -> AdapterFault | None:
         path = Path(code.co_filename).resolve()
         origin = f"{path.name}:{innermost.tb_lineno} in {code.co_name}"
         raised_by_own_code = _is_raise_statement(code, innermost.tb_lasti) and _is_own(
-            path, _own_files(backend)
+            path, _adapter_files(type(backend))
         )
-    text = _adapter_traceback(error, _own_files(backend))
+    text = _adapter_traceback(error, _adapter_files(type(backend)))
 
     def fault(reason: str) -> AdapterFault:
         return AdapterFault(reason, origin, text)

@@ -13,6 +13,7 @@ from conformance.deadline import backstop
 from conformance.errors import CaseFileError, Location
 from conformance.loader import load_case_file
 from conformance.model import Case
+from conformance.report.collect import case_payload, verdict_payload
 from conformance.runner import Outcome, Verdict, run_case, skip_reason
 from pytest_autograd_spec.state import marker_name, spec_of
 
@@ -85,6 +86,15 @@ class CaseItem(pytest.Item):
         self.verdict: Verdict | None = None
         #: The reason this case is on a known-failure list, if it is.
         self.listed_reason: str | None = None
+        self._payload: dict[str, Any] | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The case's data for its reports: built once, after the lists are read."""
+        if self._payload is None:
+            self._payload = case_payload(self.case, None, self.listed_reason)
+        if self.verdict is not None and self._payload["verdict"] is None:
+            self._payload = {**self._payload, "verdict": verdict_payload(self.case, self.verdict)}
+        return self._payload
 
     def setup(self) -> None:
         spec = spec_of(self.config)

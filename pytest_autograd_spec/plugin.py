@@ -25,7 +25,6 @@ from conformance.knownfail import KnownList, KnownListError, load_known_list
 from conformance.loader import bundled_cases_dir, iter_case_paths
 from conformance.model import KINDS
 from conformance.registry import instantiate_backend, resolve_backend
-from conformance.report.collect import case_payload
 from conformance.runner import RunOptions
 from pytest_autograd_spec.items import CaseFailure, CaseFileCollector, CaseFileErrorItem, CaseItem
 from pytest_autograd_spec.reporter import (
@@ -275,7 +274,7 @@ def pytest_runtest_makereport(
     """Attach the case's data to each of its reports: plain JSON, carried by pytest-xdist."""
     report = yield
     if isinstance(item, CaseItem):
-        setattr(report, REPORT_ATTRIBUTE, case_payload(item.case, item.verdict, item.listed_reason))
+        setattr(report, REPORT_ATTRIBUTE, item.payload())
     elif isinstance(item, CaseFileErrorItem):
         setattr(report, FILE_ERROR_ATTRIBUTE, str(item.error))
         if call.excinfo is not None and isinstance(call.excinfo.value, CaseFileError):

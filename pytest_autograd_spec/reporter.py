@@ -21,9 +21,10 @@ import pytest
 
 from conformance import SCHEMA_VERSION, __version__
 from conformance.backend import engine_version
+from conformance.cache import CaseCache
 from conformance.knownfail import KnownList
 from conformance.loader import CASE_FILE_SUFFIXES, load_case_file
-from conformance.report.collect import OutcomeCollector, case_payload, skip_text
+from conformance.report.collect import OutcomeCollector, skip_text
 from conformance.report.journal import Journal, journal_path
 from conformance.report.model import APPLICABLE, CONFORMING, CaseRecord, RunReport
 from conformance.report.summary import (
@@ -151,7 +152,7 @@ class SpecReporter:
             return
         for item in session.items:
             if isinstance(item, CaseItem):
-                self.collector.expect(item.nodeid, case_payload(item.case, None, None))
+                self.collector.expect(item.nodeid, item.payload())
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -262,7 +263,7 @@ class SpecReporter:
                 self.journal.close(remove=True)
             return
         self.collector.finish()
-        fill_placeholders(self.collector.records(), self.spec.roots)
+        fill_placeholders(self.collector.records(), self.spec.roots, self.spec.cache)
         self.report = self.build_report()
         if nothing_applied(self.report) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -315,7 +316,9 @@ class SpecReporter:
         terminalreporter.write_line(line, bold=True, **markup)
 
 
-def fill_placeholders(records: list[CaseRecord], roots: list[tuple[Path, str]]) -> None:
+def fill_placeholders(
+    records: list[CaseRecord], roots: list[tuple[Path, str]], cache: CaseCache | None = None
+) -> None:
     """Give records known only by node id (xdist, a crash) their case's data, when readable."""
     missing = [record for record in records if not record.description]
     by_file: dict[str, list[CaseRecord]] = defaultdict(list)
@@ -326,7 +329,8 @@ def fill_placeholders(records: list[CaseRecord], roots: list[tuple[Path, str]]) 
         if path is None:
             continue
         try:
-            cases = {case.id: case for case in load_case_file(path, display=display).cases}
+            loaded = load_case_file(path, display=display, topic=path.parent.name, cache=cache)
+            cases = {case.id: case for case in loaded.cases}
         except Exception:  # the report still names the case by its node id
             continue
         for record in wanted:

@@ -35,11 +35,12 @@ def case_payload(case: Case, verdict: Verdict | None, listed_reason: str | None)
         "description": str(case.description),
         "capabilities": sorted(str(c) for c in case.capabilities),
         "listed": None if listed_reason is None else str(listed_reason),
-        "verdict": None if verdict is None else _verdict(case, verdict),
+        "verdict": None if verdict is None else verdict_payload(case, verdict),
     }
 
 
-def _verdict(case: Case, verdict: Verdict) -> dict[str, Any]:
+def verdict_payload(case: Case, verdict: Verdict) -> dict[str, Any]:
+    """The verdict part of a case payload (see case_payload)."""
     raised = verdict.raised
     return {
         "outcome": verdict.outcome.value,
